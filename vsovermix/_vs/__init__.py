@@ -1,0 +1,1 @@
+"""VapourSynth plumbing: the only package that touches VideoFrames (formats, planes, windows, props)."""

@@ -1,0 +1,48 @@
+"""Edge-clamped temporal windows, rendered with several frames in flight.
+
+``map_window`` calls ``render(n, indices, frames)`` for each output frame with the input frames
+``clamp(n - radius) .. clamp(n + radius)``. Frame ``n`` depends on nothing else, so random access
+and linear rendering give the same output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+import vapoursynth as vs
+
+__all__ = ["map_window", "shifted", "window_indices"]
+
+RenderFn = Callable[[int, Sequence[int], Sequence[vs.VideoFrame]], vs.VideoFrame]
+
+
+def window_indices(n: int, radius: int, num_frames: int) -> list[int]:
+    """Input frame numbers of output frame ``n``'s window, clamped to the clip (edges repeat)."""
+    return [min(max(n + d, 0), num_frames - 1) for d in range(-radius, radius + 1)]
+
+
+def shifted(clip: vs.VideoNode, delta: int) -> vs.VideoNode:
+    """``clip`` whose frame ``n`` is input frame ``clamp(n + delta)``; same length (needs ``|delta| < length``)."""
+    if delta == 0:
+        return clip
+    if delta > 0:
+        return clip[delta:] + clip[-1] * delta
+    return clip[0] * -delta + clip[:delta]
+
+
+def map_window(clip: vs.VideoNode, radius: int, render: RenderFn) -> vs.VideoNode:
+    """Apply ``render`` over a ``2 * radius + 1`` frame window around every frame of ``clip``.
+
+    VapourSynth fetches the window (never ``get_frame`` inside a callback). Each output frame gets its
+    own ModifyFrame node inside a FrameEval, so callbacks of different frames can run concurrently
+    (one ModifyFrame node runs its callbacks one at a time; research/vapoursynth.md §3.5).
+    """
+    window = [shifted(clip, d) for d in range(-radius, radius + 1)]
+    num_frames = clip.num_frames
+
+    def call(n: int, f: Sequence[vs.VideoFrame]) -> vs.VideoFrame:
+        return render(n, window_indices(n, radius, num_frames), f)
+
+    def per_frame(n: int) -> vs.VideoNode:
+        return clip.std.ModifyFrame(window, call)
+
+    return clip.std.FrameEval(per_frame, clip_src=window)
