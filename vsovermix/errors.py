@@ -64,7 +64,7 @@ class ArgumentTypeError(VsOvermixError, TypeError):
     @classmethod
     def check(cls, func: FuncLike, name: str, value: object, expected: type | tuple[type, ...]) -> None:
         # bool is an int subclass, but tr=True is a mistake, not a radius.
-        if isinstance(value, bool) and expected is not bool or not isinstance(value, expected):
+        if (isinstance(value, bool) and expected is not bool) or not isinstance(value, expected):
             names = " or ".join(t.__name__ for t in (expected if isinstance(expected, tuple) else (expected,)))
             raise cls(func, f"{name} must be {names}, got {type(value).__name__} {value!r}")
 

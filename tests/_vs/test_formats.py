@@ -34,7 +34,7 @@ def test_32_bit_integer_is_refused_naming_what_is_accepted():
 
 
 def test_non_clip_is_a_type_error():
-    with pytest.raises(ArgumentTypeError, match="clip must be a vapoursynth.VideoNode, got int"):
+    with pytest.raises(ArgumentTypeError, match=r"clip must be a vapoursynth\.VideoNode, got int"):
         check_clip(3, "steam")
 
 

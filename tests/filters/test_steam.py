@@ -148,5 +148,6 @@ def test_variable_format_is_refused_before_building_a_graph():
 @pytest.mark.skipif(probe_cupy().usable, reason="this machine has a usable GPU")
 def test_explicit_cupy_without_a_gpu_raises_with_the_install_line(make_clip):
     clip, _ = make_clip(vs.GRAY8, length=5)
-    with pytest.raises(vo.BackendUnavailableError, match=r'backend=.cupy. was asked for.*pip install "vsovermix\[cuda1'):
+    message = r'backend=.cupy. was asked for.*pip install "vsovermix\[cuda1'
+    with pytest.raises(vo.BackendUnavailableError, match=message):
         vo.steam(clip, 2, backend="cupy")

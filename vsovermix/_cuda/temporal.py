@@ -7,19 +7,17 @@ from collections.abc import Sequence
 import cupy as cp
 import numpy as np
 
-from . import KERNEL_DIR, kernel_source
+from . import CTYPES, KERNEL_DIR, kernel_source, temporal_select_name
 
 __all__ = ["temporal_select_cuda"]
 
-CTYPES = {np.dtype(np.uint8): "unsigned char", np.dtype(np.uint16): "unsigned short",
-          np.dtype(np.float32): "float"}
 MAX_PLANES = 129  # registers: N floats per thread; 2*tr+1 with tr <= 64
 _BLOCK = 256
 
 
 @cp.memoize(for_each_device=True)
 def _kernel(ctype: str, count: int, rank: int) -> cp.RawKernel:
-    name = f"temporal_select<{ctype}, {count}, {rank}>"
+    name = temporal_select_name(ctype, count, rank)
     module = cp.RawModule(code=kernel_source("temporal.cu"), options=("-std=c++17", f"-I{KERNEL_DIR}"),
                           name_expressions=[name])
     return module.get_function(name)

@@ -8,6 +8,7 @@ and linear rendering give the same output.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+
 import vapoursynth as vs
 
 __all__ = ["map_window", "shifted", "window_indices"]
