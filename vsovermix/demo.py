@@ -26,7 +26,7 @@ from ._vs.frames import clip_from_planes, plane_view
 from .filters.steam import steam
 from .ops.metrics import psnr
 
-__all__ = ["DemoResult", "make_steam_alpha", "run_demo"]
+__all__ = ["DemoResult", "make_steam_alpha", "run_demo", "steamy_clip"]
 
 SAMPLE = Path(__file__).parent / "data" / "park.png"
 STEAM_LEVEL = 245.0  # the steam's colour (8-bit RGB code value)
@@ -59,6 +59,14 @@ def make_steam_alpha(height: int, width: int, frames: int, seed: int = 1) -> np.
             clear *= 1.0 - peak[i] * np.exp(-d2 / (2.0 * radius[i] ** 2))
         alpha[t] = 1.0 - clear
     return np.minimum(alpha, 0.85)
+
+
+def steamy_clip(frames: int = 24) -> tuple[vs.VideoNode, np.ndarray]:
+    """The demo's RGB24 clip of the sample under drifting steam, and the steam-free (H, W, 3) image."""
+    background = read_png(SAMPLE)[:, :, :3].astype(np.float32)
+    alpha = make_steam_alpha(*background.shape[:2], frames)[..., None]
+    steamy = [np.floor(background * (1 - a) + STEAM_LEVEL * a + 0.5).astype(np.uint8) for a in alpha]
+    return _rgb_clip(steamy), background.astype(np.uint8)
 
 
 def _rgb_clip(frames: list[np.ndarray]) -> vs.VideoNode:
@@ -109,13 +117,8 @@ def run_demo(output_dir: str | Path = "demo-output", *, frames: int = 24, tr: in
     """Build the steamy clip, run ``vo.steam``, write PNGs and a report into ``output_dir``."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    background = read_png(SAMPLE)[:, :, :3].astype(np.float32)
-    height, width = background.shape[:2]
-    alpha = make_steam_alpha(height, width, frames)[..., None]
-    steamy = [np.floor(background * (1 - a) + STEAM_LEVEL * a + 0.5).astype(np.uint8) for a in alpha]
-    truth = background.astype(np.uint8)
-
-    video = _rgb_clip(steamy)
+    video, truth = steamy_clip(frames)
+    height, width = truth.shape[:2]
     cleaned = steam(video, tr, backend=backend)
 
     progress = Progress(frames, "steam")

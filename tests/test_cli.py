@@ -1,0 +1,54 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from vsovermix._png import read_png
+from vsovermix.cli import doctor_report, main
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def test_doctor_reports_everything_the_issue_lists(capsys):
+    labels = [label for label, _ in doctor_report()]
+    for wanted in ("python", "vapoursynth core", "vapoursynth api", "plugin namespaces", "numpy", "scipy", "cupy",
+                   "cuda runtime", "cuda driver", "gpu"):
+        assert wanted in labels
+    assert any(label.startswith("backend (auto") for label in labels)
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert "std" in out and ("numpy" in out or "cupy" in out)
+
+
+def test_demo_writes_its_files_and_improves_psnr(tmp_path, capsys):
+    out_dir = tmp_path / "demo"
+    assert main(["demo", "--output-dir", str(out_dir), "--frames", "8", "--tr", "1", "--backend", "numpy"]) == 0
+    names = sorted(p.name for p in out_dir.iterdir())
+    assert names == ["clean.png", "input.png", "output.png", "report.txt", "side_by_side.png"]
+    assert list(tmp_path.iterdir()) == [out_dir]  # nothing written outside its folder
+    assert "PSNR against the clean frames" in capsys.readouterr().out
+    report = (out_dir / "report.txt").read_text()
+    before = float(report.split("before ")[1].split(" dB")[0])
+    after = float(report.split("after ")[1].split(" dB")[0])
+    assert after > before + 3.0, report
+    side = read_png(out_dir / "side_by_side.png")
+    assert side.shape[1] > 3 * read_png(out_dir / "input.png").shape[1]
+
+
+def test_demo_rejects_out_of_range_options(capsys):
+    with pytest.raises(SystemExit):
+        main(["demo", "--tr", "9"])
+    assert "--tr in [1, 3]" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("script", sorted((ROOT / "scripts" / "examples").glob("*.vpy")), ids=lambda p: p.name)
+def test_example_scripts_render_with_vspipe_from_an_unactivated_venv(script):
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV",)}
+    env["PATH"] = "/usr/bin:/bin"  # the venv is not on PATH: vspipe must work after `vapoursynth config`
+    env["VSOVERMIX_BACKEND"] = "numpy"
+    done = subprocess.run([str(BIN / "vspipe"), "-e", "3", str(script), "--"], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
