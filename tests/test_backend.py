@@ -75,9 +75,9 @@ def test_context_manager_overrides_environment_and_nests(probe, monkeypatch):
 def test_unknown_backend_is_refused(probe):
     with pytest.raises(vo.InvalidArgumentError, match=r"\(vsovermix\.steam\) backend must be one of 'auto', 'cupy'"):
         resolve_backend("gpu", "steam")
-    with pytest.raises(vo.InvalidArgumentError, match=r"\(vsovermix\.use_backend\) backend must be one of"):
-        with use_backend("gpu"):
-            pass
+    with pytest.raises(vo.InvalidArgumentError, match=r"\(vsovermix\.use_backend\) backend must be one of"), \
+            use_backend("gpu"):
+        pass
 
 
 def test_real_probe_never_raises_and_explains_itself():
