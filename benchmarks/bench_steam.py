@@ -69,9 +69,9 @@ def main() -> None:
         print(f"| {r['format']} | {r['mode']} | {r['peer']['fps']:.1f} | {r['ours']['fps']:.1f} | "
               f"{r['ratio_fps']:.2f} | {r['peer']['cpu_ms_per_frame']:.2f} | {r['ours']['cpu_ms_per_frame']:.2f} | "
               f"{r['ratio_cpu']:.2f} |")
-    print("\nsource alone (both pay it): " + ", ".join(
+    print("\n- source alone (both pay it): " + ", ".join(
         f"YUV420{k} {v['fps']:.0f} fps, {v['cpu_ms_per_frame']:.2f} CPU ms/f" for k, v in sources.items()))
-    print(f"op alone, one 1080p luma plane, tr={args.tr}: " +
+    print(f"- op alone, one 1080p luma plane, tr={args.tr}: " +
           ", ".join(f"{k[:-3]} {v:.2f} ms" for k, v in ops.items()))
     print(f"wrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
 
