@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import measure, metadata, write_result  # noqa: E402
+from common import measure, metadata, write_result
 
-from vsovermix.ops.temporal import rank_for_mode, temporal_select  # noqa: E402
+from vsovermix.ops.temporal import rank_for_mode, temporal_select
 
 SCRIPT = Path(__file__).resolve().parent / "steam.vpy"
 
@@ -63,7 +63,8 @@ def main() -> None:
                "peer": "core.std.Expr over 2*tr+1 edge-clamped shifted clips (same selection network)",
                "meta": metadata(), "source_only": sources, "rows": rows, "op_1080p_luma": ops}
     path = write_result(f"steam-{args.backend}", payload)
-    print("| format | mode | std.Expr fps | steam fps | ratio (fps) | std.Expr CPU ms/f | steam CPU ms/f | ratio (CPU) |")
+    print("| format | mode | std.Expr fps | steam fps | ratio (fps) "
+          "| std.Expr CPU ms/f | steam CPU ms/f | ratio (CPU) |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['format']} | {r['mode']} | {r['peer']['fps']:.1f} | {r['ours']['fps']:.1f} | "
