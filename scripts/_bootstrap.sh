@@ -50,7 +50,7 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$(stamp_now)" ]; then
     rm -f "$STAMP"
 fi
 
-# vspipe run from an unactivated venv needs VSScript configured once (research/vapoursynth.md §1.4).
+# vspipe run from an unactivated venv fails until VSScript is configured once for this venv.
 if [ ! -f "$STAMP" ] || ! "$VENV/bin/vspipe" --version >/dev/null 2>&1; then
     "$VENV/bin/vapoursynth" config >/dev/null
     "$VENV/bin/vspipe" --version >/dev/null 2>&1 || { say "error: vspipe does not start after 'vapoursynth config'"; exit 2; }

@@ -35,7 +35,7 @@ def map_window(clip: vs.VideoNode, radius: int, render: RenderFn) -> vs.VideoNod
 
     VapourSynth fetches the window (never ``get_frame`` inside a callback). Each output frame gets its
     own ModifyFrame node inside a FrameEval, so callbacks of different frames can run concurrently
-    (one ModifyFrame node runs its callbacks one at a time; research/vapoursynth.md §3.5).
+    (one ModifyFrame node runs its callbacks one at a time, even with several threads).
     """
     window = [shifted(clip, d) for d in range(-radius, radius + 1)]
     num_frames = clip.num_frames
