@@ -26,7 +26,7 @@ def doctor_report() -> list[tuple[str, str]]:
     import scipy
     import vapoursynth as vs
 
-    from .backend import ENV_VAR, Backend, default_backend, probe_cupy, resolve_backend
+    from .backend import ENV_VAR, Backend, probe_cupy, resolve_backend
 
     core = vs.core
     version = core.core_version
@@ -48,9 +48,7 @@ def doctor_report() -> list[tuple[str, str]]:
         ("cuda driver", _cuda_version(probe.driver_version)),
         ("gpu", f"{probe.device_name} ({probe.device_memory / 2**30:.1f} GiB)" if probe.usable else
          f"none usable: {probe.reason}"),
-        (f"backend (auto, {ENV_VAR}={os.environ.get(ENV_VAR, '')!r})",
-         f"{resolved.value}" + ("" if default_backend() is Backend.AUTO or resolved is not Backend.NUMPY
-                                else " (forced)")),
+        (f"backend auto resolves to ({ENV_VAR}={os.environ.get(ENV_VAR, '')!r})", resolved.value),
     ]
     return rows
 
