@@ -25,7 +25,7 @@ SCRIPT = Path(__file__).resolve().parent / "steam.vpy"
 
 
 def op_ms(dtype: type, mode: str, tr: int, reps: int = 30) -> float:
-    """Median ms of the array op alone on one 1080p luma plane (no VapourSynth)."""
+    """Median ms of the NumPy op alone on one 1080p luma plane (no VapourSynth)."""
     rng = np.random.default_rng(0)
     planes = [rng.integers(0, 255, (1080, 1920)).astype(dtype) for _ in range(2 * tr + 1)]
     out = np.empty_like(planes[0])
@@ -72,7 +72,7 @@ def main() -> None:
               f"{r['ratio_cpu']:.2f} |")
     print("\n- source alone (both pay it): " + ", ".join(
         f"YUV420{k} {v['fps']:.0f} fps, {v['cpu_ms_per_frame']:.2f} CPU ms/f" for k, v in sources.items()))
-    print(f"- op alone, one 1080p luma plane, tr={args.tr}: " +
+    print(f"- NumPy op alone, one 1080p luma plane, tr={args.tr}: " +
           ", ".join(f"{k[:-3]} {v:.2f} ms" for k, v in ops.items()))
     print(f"wrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
 

@@ -1,4 +1,4 @@
-"""Image quality metrics used by the demo, the tests and the benchmarks."""
+"""Image quality metrics (the demo reports PSNR before and after)."""
 
 from __future__ import annotations
 
