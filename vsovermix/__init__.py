@@ -4,12 +4,14 @@ Usage Example::
 
     import vapoursynth as vs, vsovermix as vo
     clip = vo.steam(clip, tr=3)            # darkest pixel over 7 frames: removes moving steam
+    still = vo.stitch(pan_clip)            # a camera pan collapsed into one still of the whole scene
 
 Imports neither CuPy nor anything heavy: the backend is chosen when a filter is called.
 """
 
 from .backend import Backend, use_backend
 from .errors import (
+    AlignmentError,
     ArgumentTypeError,
     BackendUnavailableError,
     ClipTooShortError,
@@ -20,11 +22,14 @@ from .errors import (
     UnsupportedFormatError,
     VsOvermixError,
 )
+from .filters.align import Pan, align, estimate_pan
 from .filters.steam import steam
+from .filters.stitch import stitch
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AlignmentError",
     "ArgumentTypeError",
     "Backend",
     "BackendUnavailableError",
@@ -33,9 +38,13 @@ __all__ = [
     "InvalidArgumentError",
     "MissingPluginError",
     "OutputExistsError",
+    "Pan",
     "UnsupportedFormatError",
     "VsOvermixError",
     "__version__",
+    "align",
+    "estimate_pan",
     "steam",
+    "stitch",
     "use_backend",
 ]

@@ -12,8 +12,6 @@ steam covered a pixel in every frame of the window differently in U and V.
 
 from __future__ import annotations
 
-import sys
-import time
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -22,6 +20,7 @@ import numpy as np
 import vapoursynth as vs
 
 from ._png import read_png, write_png
+from ._progress import Progress
 from ._vs.frames import clip_from_planes, plane_view
 from .filters.steam import steam
 from .ops.metrics import psnr
@@ -81,28 +80,6 @@ def _rgb_clip(frames: list[np.ndarray]) -> vs.VideoNode:
 
 def _rgb_array(frame: vs.VideoFrame) -> np.ndarray:
     return np.stack([plane_view(frame, c) for c in range(3)], axis=-1).copy()
-
-
-class Progress:
-    """A one-line progress bar on stderr (a terminal only; silent under CI or when piped)."""
-
-    def __init__(self, total: int, label: str, stream=None) -> None:
-        self.total, self.label, self.done = total, label, 0
-        self.stream = stream or sys.stderr
-        self.enabled = self.stream.isatty()
-        self.start = time.perf_counter()
-
-    def step(self, amount: int = 1) -> None:
-        self.done += amount
-        if self.enabled:
-            width = 30
-            filled = int(width * self.done / max(self.total, 1))
-            rate = self.done / max(time.perf_counter() - self.start, 1e-9)
-            self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] "
-                              f"{self.done}/{self.total} ({rate:.1f}/s)")
-            if self.done >= self.total:
-                self.stream.write("\n")
-            self.stream.flush()
 
 
 @dataclass

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 __all__ = [
+    "AlignmentError",
     "ArgumentTypeError",
     "BackendUnavailableError",
     "ClipTooShortError",
@@ -87,6 +88,10 @@ class MissingPluginError(VsOvermixError, RuntimeError):
 
 class GpuOutOfMemoryError(VsOvermixError, MemoryError):
     """The GPU could not allocate what was asked for."""
+
+
+class AlignmentError(VsOvermixError, ValueError):
+    """The frames cannot be aligned as one translating pan (no overlap, no texture, zoom or rotation)."""
 
 
 class OutputExistsError(VsOvermixError, FileExistsError):

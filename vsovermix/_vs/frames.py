@@ -8,7 +8,15 @@ from fractions import Fraction
 import numpy as np
 import vapoursynth as vs
 
-__all__ = ["clip_from_planes", "new_frame", "plane_to_float", "plane_view", "write_float_plane"]
+__all__ = [
+    "clip_from_planes",
+    "luma_of",
+    "new_frame",
+    "peak_value",
+    "plane_to_float",
+    "plane_view",
+    "write_float_plane",
+]
 
 
 def plane_view(frame: vs.VideoFrame, plane: int) -> np.ndarray:
@@ -19,6 +27,30 @@ def plane_view(frame: vs.VideoFrame, plane: int) -> np.ndarray:
 def plane_to_float(frame: vs.VideoFrame, plane: int) -> np.ndarray:
     """A contiguous float32 copy of a plane, in the clip's own code values (8-bit 235 stays 235.0)."""
     return plane_view(frame, plane).astype(np.float32, order="C")
+
+
+def peak_value(fmt: vs.VideoFormat) -> float:
+    """The format's white: ``2**bits - 1`` for integers, 1.0 for float."""
+    return float((1 << fmt.bits_per_sample) - 1) if fmt.sample_type == vs.INTEGER else 1.0
+
+
+def luma_of(frame: vs.VideoFrame) -> np.ndarray:
+    """Brightness of a frame as float32 in [0, 1]-ish: plane 0 of GRAY/YUV, ``(R + 2G + B) / 4`` of RGB.
+
+    Raises ValueError when a float frame holds NaN or infinity (nothing sensible can be aligned to it).
+    """
+    fmt = frame.format
+    if fmt.color_family == vs.RGB:
+        r, g, b = (plane_view(frame, p).astype(np.float32) for p in range(3))
+        luma = (r + 2 * g + b) * np.float32(0.25)
+    else:
+        luma = plane_to_float(frame, 0)
+    if fmt.sample_type == vs.FLOAT:
+        if not np.isfinite(luma).all():
+            raise ValueError("the frame holds NaN or infinite samples")
+    else:
+        luma *= np.float32(1.0 / peak_value(fmt))
+    return luma
 
 
 def write_float_plane(values: np.ndarray, frame: vs.VideoFrame, plane: int) -> None:

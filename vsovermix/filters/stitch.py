@@ -1,0 +1,169 @@
+"""``vo.stitch``: a camera-pan clip collapses into one still of the whole scene."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import vapoursynth as vs
+
+from .._progress import progress_callback
+from .._vs.depth import black_value, is_full_range, rescale_values
+from .._vs.formats import check_clip
+from .._vs.frames import plane_to_float, write_float_plane
+from ..backend import Backend
+from ..errors import InvalidArgumentError, UnsupportedFormatError
+from ..ops.resample import KERNELS
+from ..ops.stitch import RENDERS, StreamingRender, median_render, plan_canvas
+from .align import MaskLike, Pan, check_align_args, compute_pan
+
+__all__ = ["stitch"]
+
+DEPTHS = (None, 16, 32)
+MAX_FEATHER = 256
+
+
+def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = None, kernel: str = "lanczos3",
+           feather: int = 8, depth: int | None = None, neighbours: int = 3, mask: MaskLike = None, border: int = 8,
+           non_translation: str = "warn", backend: str = "auto", progress: bool | None = None) -> vs.VideoNode:
+    """Stitch the frames of a camera pan into one still of the whole scene (a 1-frame clip).
+
+    Each frame is placed at its sub-pixel position (``vo.estimate_pan``) and resampled there, never
+    rounded to whole pixels; the still is the union of all frames. ``render`` decides how the frames
+    that cover a pixel combine:
+
+    - ``"average"``: noise and compression artefacts average away. Each frame's edge is feathered
+      (``feather`` px) so borders leave no seam, and frames whose pixels fall nearer the still's grid
+      count more (they carry less interpolation error).
+    - ``"median"``: robust to what moves in fewer than half the frames (mouths, flashes, birds).
+    - ``"min"``: the darkest value: steam, smoke and light leaks vanish over the whole pan.
+    - ``"max"``: the brightest value.
+
+    Usage Example::
+
+        import vapoursynth as vs, vsovermix as vo
+        pan = core.bs.VideoSource("ep01.mkv")[1200:1290]
+        still = vo.stitch(pan)                         # 1 frame, as large as the whole scene
+        still = vo.stitch(pan, render="median", depth=16)
+        still.set_output()
+
+    The alignment runs when ``stitch`` is called (it fixes the still's size); the compositing runs when
+    the still's frame is requested, reading the frames one by one (average, min, max: memory does not
+    grow with the number of frames; median: in bands of at most 512 MiB).
+
+    Args:
+        clip: A constant-format GRAY, YUV (any subsampling) or RGB clip, 8-16 bit integer or 16/32 bit
+            float, of at least 2 frames: one shot of a translating camera.
+        render: ``"average"`` (default), ``"median"``, ``"min"`` or ``"max"``.
+        pan: A ``Pan`` from ``vo.estimate_pan`` for this clip, to reuse it; default None measures it.
+        kernel: Resampling kernel: ``"lanczos3"`` (default), ``"lanczos4"`` or ``"cubic"``.
+        feather: Width in px (of each plane) over which a frame's weight ramps up from its edge, in
+            [0, 256], default 8. Average render only.
+        depth: Output sample type: None (default) = the clip's; 16 = 16-bit integer; 32 = 32-bit float
+            (keeps the precision that averaging gains).
+        neighbours, mask, border, non_translation, backend: as for ``vo.estimate_pan``.
+        progress: Progress bars on stderr: None (default) when stderr is a terminal, True, False.
+
+    Returns:
+        A 1-frame clip of the still, in the clip's family and subsampling, sized to hold every frame (a
+        multiple of the subsampling). Pixels no frame covers are black (neutral chroma) and transparent
+        in the ``_Alpha`` frame attached as a prop (GRAY, same depth: white where covered). Props: those
+        of frame 0, plus ``OvrFrames``, ``OvrRender``, ``OvrKernel``, ``OvrOriginX`` / ``OvrOriginY``
+        (scene position of the still's top-left pixel, frame 0 at 0, 0), ``OvrOffsetMinX`` ...
+        ``OvrOffsetMaxY`` and ``OvrCoverage`` (share of the still that some frame covers).
+
+    Raises:
+        InvalidArgumentError: an argument out of range, or a ``pan`` of another clip.
+        AlignmentError, ClipTooShortError, UnsupportedFormatError: as for ``vo.estimate_pan``.
+    """
+    func = stitch
+    clip = check_clip(clip, func)
+    render = InvalidArgumentError.check_choice(func, "render", render, RENDERS)
+    kernel = InvalidArgumentError.check_choice(func, "kernel", kernel, KERNELS)
+    feather = InvalidArgumentError.check_int(func, "feather", feather, 0, MAX_FEATHER)
+    if depth not in DEPTHS or isinstance(depth, bool):
+        raise InvalidArgumentError(func, f"depth must be None (the clip's), 16 (integer) or 32 (float), got {depth!r}")
+    settings = check_align_args(func, clip, neighbours, mask, border, non_translation, backend)
+    if pan is None:
+        pan = compute_pan(func, clip, settings, progress_callback(progress, "aligning"))
+    elif not isinstance(pan, Pan) or len(pan) != clip.num_frames or (pan.width, pan.height) != (clip.width,
+                                                                                                clip.height):
+        raise InvalidArgumentError(func, f"pan must be the Pan that vo.estimate_pan returned for this clip "
+                                         f"({clip.num_frames} frames of {clip.width}x{clip.height}), got {pan!r:.80}")
+    fmt = clip.format
+    out_fmt = fmt if depth is None else vs.core.query_video_format(
+        fmt.color_family, vs.INTEGER if depth == 16 else vs.FLOAT, depth, fmt.subsampling_w, fmt.subsampling_h)
+    canvas = plan_canvas(pan.x, pan.y, clip.width, clip.height, fmt.subsampling_w, fmt.subsampling_h)
+    fps = Fraction(clip.fps.numerator, clip.fps.denominator) if clip.fps.numerator else Fraction(24000, 1001)
+    blank = vs.core.std.BlankClip(format=out_fmt.id, width=canvas.width, height=canvas.height, length=1,
+                                  fpsnum=fps.numerator, fpsden=fps.denominator, keep=True)
+    xp: Any = np
+    if settings.backend is Backend.CUPY and render != "median":
+        import cupy
+
+        xp = cupy
+
+    def fetch(n: int) -> list[np.ndarray]:
+        with clip.get_frame(n) as frame:
+            planes = [plane_to_float(frame, p) for p in range(fmt.num_planes)]
+        if fmt.sample_type == vs.FLOAT and not all(np.isfinite(p).all() for p in planes):
+            raise UnsupportedFormatError(func, f"frame {n} holds NaN or infinite samples; replace them first, e.g. "
+                                               "core.std.Expr(clip, 'x x = x 0 ?')")
+        return planes
+
+    def placement(n: int, plane: int) -> Any:
+        ssw, ssh = (fmt.subsampling_w, fmt.subsampling_h) if plane else (0, 0)
+        h, w = clip.height >> ssh, clip.width >> ssw
+        return canvas.placement(float(pan.x[n]), float(pan.y[n]), w, h, ssw, ssh, kernel)
+
+    def composite(n: int, f: vs.VideoFrame) -> vs.VideoFrame:
+        with clip.get_frame(0) as first:
+            props = dict(first.props)
+        full = is_full_range(fmt, props)
+        bar = progress_callback(progress, "stitching")
+        results: list[tuple[np.ndarray, np.ndarray]] = []
+        if render == "median":
+            for p in range(fmt.num_planes):
+                plane_bar = progress_callback(progress, f"median plane {p}")
+                h, w = blank.height >> (fmt.subsampling_h if p else 0), blank.width >> (fmt.subsampling_w if p else 0)
+                results.append(median_render(lambda i, p=p: fetch(i)[p], [placement(i, p) for i in
+                                                                         range(clip.num_frames)], w, h, kernel,
+                                             progress=plane_bar))
+        else:
+            accumulators = []
+            for p in range(fmt.num_planes):
+                h, w = blank.height >> (fmt.subsampling_h if p else 0), blank.width >> (fmt.subsampling_w if p else 0)
+                accumulators.append(StreamingRender(render, w, h, xp))
+            for i in range(clip.num_frames):
+                for p, plane in enumerate(fetch(i)):
+                    accumulators[p].add(xp.asarray(plane), placement(i, p), feather, kernel)
+                if bar is not None:
+                    bar(i + 1, clip.num_frames)
+            for acc in accumulators:
+                values, cover = acc.result()
+                results.append((np.asarray(values.get() if xp is not np else values),
+                                np.asarray(cover.get() if xp is not np else cover)))
+        out = f.copy()
+        for p, (values, _) in enumerate(results):
+            values = rescale_values(values, p, fmt, out_fmt, full)
+            values = np.where(np.isnan(values), np.float32(black_value(out_fmt, p, full)), values)
+            write_float_plane(values, out, p)
+        covered = results[0][1] > 0
+        alpha = vs.core.create_video_frame(vs.core.query_video_format(vs.GRAY, out_fmt.sample_type,
+                                                                      out_fmt.bits_per_sample, 0, 0),
+                                           canvas.width, canvas.height)
+        write_float_plane(np.where(covered, np.float32(1.0 if out_fmt.sample_type == vs.FLOAT else
+                                                       (1 << out_fmt.bits_per_sample) - 1), 0).astype(np.float32),
+                          alpha, 0)
+        props.update(OvrFrames=clip.num_frames, OvrRender=render, OvrKernel=kernel, OvrOriginX=canvas.origin_x,
+                     OvrOriginY=canvas.origin_y, OvrOffsetMinX=float(pan.x.min()), OvrOffsetMaxX=float(pan.x.max()),
+                     OvrOffsetMinY=float(pan.y.min()), OvrOffsetMaxY=float(pan.y.max()),
+                     OvrCoverage=float(covered.mean()), _Alpha=alpha)
+        if depth is not None:
+            props["_Range"] = vs.Range.RANGE_FULL if full else vs.Range.RANGE_LIMITED
+        out.props.clear()
+        out.props.update(props)
+        return out
+
+    return blank.std.ModifyFrame(blank, composite)
