@@ -1,4 +1,5 @@
-"""The ``vsovermix`` command: ``doctor`` (what is installed and which backend runs) and ``demo``."""
+"""The ``vsovermix`` command: ``stitch`` (a pan into one PNG), ``doctor`` (what is installed and which backend
+runs) and ``demo``."""
 
 from __future__ import annotations
 
@@ -81,6 +82,67 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stitch(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import numpy as np
+    import vapoursynth as vs
+
+    from . import stitch
+    from ._png import write_png
+    from ._sources import open_inputs
+    from ._vs.frames import plane_view
+    from .errors import OutputExistsError
+
+    name = "stitch"
+    output = Path(args.output)
+    if output.exists() and not args.force:
+        raise OutputExistsError(name, f"{str(output)!r} exists; pass --force to replace it")
+    if not output.parent.is_dir():
+        raise OutputExistsError(name, f"the folder of {str(output)!r} does not exist")
+    clip = open_inputs(args.inputs, name)
+    end = clip.num_frames if args.end is None else args.end
+    if not 0 <= args.start < end <= clip.num_frames:
+        from .errors import InvalidArgumentError
+
+        raise InvalidArgumentError(name, f"--start/--end must satisfy 0 <= start < end <= {clip.num_frames} (the "
+                                         f"input's frame count), got {args.start} and {end}")
+    clip = clip[args.start:end]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*no usable GPU.*")
+        still = stitch(clip, render=args.render, kernel=args.kernel, neighbours=args.neighbours,
+                       mask=args.mask, non_translation=args.non_translation, backend=args.backend,
+                       depth=16 if args.bits == 16 else None, progress=None)
+    fmt = still.format
+    if fmt.color_family == vs.YUV or fmt.bits_per_sample != args.bits or fmt.sample_type != vs.INTEGER:
+        family = vs.GRAY if fmt.color_family == vs.GRAY else vs.RGB
+        target = vs.core.query_video_format(family, vs.INTEGER, args.bits, 0, 0)
+        matrix = {}
+        if fmt.color_family == vs.YUV:
+            with still.get_frame(0) as frame:  # resize reads _Matrix; guess only when the source left it unset
+                if int(frame.props.get("_Matrix", 2)) == 2:
+                    matrix = {"matrix_in_s": "709" if clip.height >= 600 else "170m"}
+        still = still.resize.Spline36(format=target.id, dither_type="error_diffusion", **matrix)
+    with still.get_frame(0) as frame:
+        planes = [np.array(plane_view(frame, p)) for p in range(frame.format.num_planes)]
+        props = dict(frame.props)
+    image = np.stack(planes, axis=-1)
+    write_png(output, image, overwrite=args.force)
+    print(f"stitched {clip.num_frames} frames ({args.render}) into {image.shape[1]}x{image.shape[0]}: {output} "
+          f"(offsets x {props['OvrOffsetMinX']:.2f}..{props['OvrOffsetMaxX']:.2f}, "
+          f"y {props['OvrOffsetMinY']:.2f}..{props['OvrOffsetMaxY']:.2f} px; "
+          f"{100 * props['OvrCoverage']:.1f}% covered)")
+    return 0
+
+
+def _rect(text: str) -> tuple[int, int, int, int]:
+    try:
+        x, y, w, h = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected x,y,width,height (integers), got {text!r}") from None
+    return x, y, w, h
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vsovermix", description="Multi-frame restoration of anime video.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -93,6 +155,23 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--tr", type=int, default=3, help="steam's temporal radius, 1-3 (default 3)")
     demo.add_argument("--backend", default="auto", choices=["auto", "cupy", "numpy"])
     demo.set_defaults(run=_demo)
+    stitch = commands.add_parser("stitch", help="stitch a camera pan (video, images or .vpy) into one PNG still")
+    stitch.add_argument("inputs", nargs="+", help="a video file (needs vapoursynth-bestsource), a .vpy script "
+                        "(output 0), or image files / a quoted glob such as 'frames/*.png'")
+    stitch.add_argument("-o", "--output", required=True, help="the PNG to write (never replaced without --force)")
+    stitch.add_argument("--start", type=int, default=0, help="first frame of the pan (default 0)")
+    stitch.add_argument("--end", type=int, default=None, help="frame after the last one (default: the end)")
+    stitch.add_argument("--render", default="average", choices=["average", "median", "min", "max"])
+    stitch.add_argument("--bits", type=int, default=8, choices=[8, 16], help="PNG bit depth (default 8)")
+    stitch.add_argument("--kernel", default="lanczos3", choices=["lanczos3", "lanczos4", "cubic"])
+    stitch.add_argument("--neighbours", type=int, default=3, help="frames each frame is measured against (1-8)")
+    stitch.add_argument("--mask", type=_rect, action="append", help="x,y,width,height to ignore in alignment "
+                        "(repeatable), besides the logos and subtitles found automatically")
+    stitch.add_argument("--non-translation", default="warn", choices=["warn", "error", "ignore"],
+                        help="when parts of frames move differently (zoom, rotation, parallax)")
+    stitch.add_argument("--backend", default="auto", choices=["auto", "cupy", "numpy"])
+    stitch.add_argument("--force", action="store_true", help="replace the output if it exists")
+    stitch.set_defaults(run=_stitch)
     return parser
 
 
@@ -107,6 +186,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.run(args)
     except VsOvermixError as exc:
         print(f"vsovermix: error: {exc}", file=sys.stderr)
+        return 2
+    except FileExistsError as exc:  # the output appeared while we worked: it was not replaced
+        print(f"vsovermix: error: {exc}; pass --force to replace it", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("vsovermix: interrupted", file=sys.stderr)

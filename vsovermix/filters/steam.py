@@ -7,11 +7,13 @@ from collections.abc import Sequence
 import vapoursynth as vs
 
 from .._vs.formats import check_clip, check_planes
-from .._vs.frames import new_frame, plane_view
+from .._vs.frames import new_frame, plane_to_float, plane_view, write_float_plane
 from .._vs.windows import map_window
 from ..backend import Backend, plane_io, resolve_backend
-from ..errors import ClipTooShortError, InvalidArgumentError
+from ..errors import ClipTooShortError, FuncLike, InvalidArgumentError
+from ..ops.resample import sample_bounds, sample_shifted
 from ..ops.temporal import MODES, rank_for_mode, temporal_select
+from .align import LazyPan, check_align_args
 
 __all__ = ["steam"]
 
@@ -42,8 +44,11 @@ def steam(clip: vs.VideoNode, tr: int = 2, *, mode: str = "min", planes: int | S
         planes: Planes to process (an index or a sequence; default None = all). Other planes are
             copied unchanged from the centre frame. In YUV the minimum of chroma is not "darker";
             ``planes=0`` processes luma only.
-        motion: ``None`` (default): a static camera, co-located pixels are compared. A motion-compensated
-            window that follows a camera pan comes with ``vo.align``.
+        motion: ``None`` (default): a static camera, co-located pixels are compared. ``"global"``: the
+            window follows a camera pan: the pan is measured as by ``vo.align`` (once, when the first frame
+            is requested) and each neighbour is resampled onto the frame's own position (Lanczos-3) before
+            the selection; where a neighbour does not reach, the frame's own pixel stands in. This mode
+            computes in float32 (resampled values are not the clip's code values) on NumPy.
         backend: ``"auto"`` (default; CuPy when a GPU is usable, else NumPy with one warning),
             ``"cupy"`` or ``"numpy"``. Both give bit-identical output.
 
@@ -57,8 +62,8 @@ def steam(clip: vs.VideoNode, tr: int = 2, *, mode: str = "min", planes: int | S
         BackendUnavailableError: ``backend="cupy"`` where CuPy or a GPU cannot run.
 
     Notes:
-        Min, max and median only select values, so the result is exact in the clip's own sample
-        type, whatever the backend, and frame ``n`` depends only on frames ``n - tr .. n + tr``:
+        Without motion, min, max and median only select values, so the result is exact in the clip's
+        own sample type, whatever the backend, and frame ``n`` depends only on frames ``n - tr .. n + tr``:
         seeking and linear rendering give bit-identical frames. Moving foreground objects are eroded
         (min) or dilated (max): use it on still shots, or on pans with a motion-compensated window.
     """
@@ -67,13 +72,15 @@ def steam(clip: vs.VideoNode, tr: int = 2, *, mode: str = "min", planes: int | S
     tr = InvalidArgumentError.check_int(func, "tr", tr, 1, MAX_TR)
     mode = InvalidArgumentError.check_choice(func, "mode", mode, MODES)
     processed = check_planes(planes, clip, func)
-    if motion not in (None, "none"):
-        raise InvalidArgumentError(func, f"motion must be None (static camera), got {motion!r}; a motion-compensated "
-                                         "window needs the pan alignment (vo.align), which is not in this version")
+    if motion not in (None, "none", "global"):
+        raise InvalidArgumentError(func, f"motion must be None (static camera) or 'global' (follow a camera pan), "
+                                         f"got {motion!r}")
     window = 2 * tr + 1
     if clip.num_frames < window:
         raise ClipTooShortError(func, f"clip must have at least 2 * tr + 1 = {window} frames, got {clip.num_frames}; "
                                       f"use tr <= {max((clip.num_frames - 1) // 2, 0)} or a longer clip")
+    if motion == "global":
+        return _steam_following_pan(func, clip, tr, mode, processed, backend)
     resolved = resolve_backend(backend, func)
     num_planes = clip.format.num_planes
     io = plane_io(resolved, cache_planes=len(processed) * (window + vs.core.num_threads + 2), func=func)
@@ -88,6 +95,43 @@ def steam(clip: vs.VideoNode, tr: int = 2, *, mode: str = "min", planes: int | S
             inputs = [io.to_array((i, p), plane_view(f, p)) for i, f in zip(indices, frames, strict=True)]
             target = plane_view(out, p)
             io.to_host(temporal_select(inputs, rank, out=io.output_for(target)), target)
+        return out
+
+    return map_window(clip, tr, render)
+
+
+def _steam_following_pan(func: FuncLike, clip: vs.VideoNode, tr: int, mode: str, processed: tuple[int, ...],
+                         backend: str) -> vs.VideoNode:
+    """Steam over a window whose neighbours are shifted onto each frame's position in the pan."""
+    settings = check_align_args(func, clip, 3, None, 8, "warn", backend)
+    lazy = LazyPan(func, clip, settings)
+    fmt = clip.format
+    kept = tuple(p for p in range(fmt.num_planes) if p not in processed)
+    rank = rank_for_mode(mode, 2 * tr + 1)
+
+    def render(n: int, indices: Sequence[int], frames: Sequence[vs.VideoFrame]) -> vs.VideoFrame:
+        pan = lazy.get()
+        out = new_frame(frames[tr], kept)
+        for p in processed:
+            ssw, ssh = (fmt.subsampling_w, fmt.subsampling_h) if p else (0, 0)
+            centre = plane_to_float(frames[tr], p)
+            h, w = centre.shape
+            stack = []
+            for i, frame in zip(indices, frames, strict=True):
+                # Pixel x of frame n shows the scene point that frame i holds at x + (p_n - p_i).
+                shift_x = float(pan.x[n] - pan.x[i]) / (1 << ssw)
+                shift_y = float(pan.y[n] - pan.y[i]) / (1 << ssh)
+                if i == n or (shift_x == 0.0 and shift_y == 0.0):
+                    stack.append(centre if i == n else plane_to_float(frame, p))
+                    continue
+                moved = centre.copy()
+                rows, cols = sample_bounds(h, shift_y, "lanczos3"), sample_bounds(w, shift_x, "lanczos3")
+                rows, cols = (max(rows[0], 0), min(rows[1], h)), (max(cols[0], 0), min(cols[1], w))
+                if rows[1] > rows[0] and cols[1] > cols[0]:
+                    moved[rows[0]:rows[1], cols[0]:cols[1]] = sample_shifted(
+                        plane_to_float(frame, p), shift_x, shift_y, rows, cols, "lanczos3")
+                stack.append(moved)
+            write_float_plane(temporal_select(stack, rank), out, p)
         return out
 
     return map_window(clip, tr, render)
