@@ -252,7 +252,11 @@ def _phase_candidates(a: Any, b: Any, wa: Any, wb: Any, count: int = 3) -> list[
         mean = (img * wt).sum() / max(float(wt.sum()), 1e-6)
         spectra.append(xp.fft.rfft2((img - mean) * wt))
     cross = spectra[0] * xp.conj(spectra[1])
-    cross /= xp.abs(cross) + 1e-9 * float(xp.abs(cross).max() + 1e-30)
+    magnitude = xp.abs(cross)
+    largest = float(magnitude.max())
+    if not largest > 0:  # flat frames: nothing to correlate
+        return []
+    cross /= magnitude + np.float32(1e-6 * largest)
     corr = xp.fft.irfft2(cross, s=(h, w))
     corr = np.asarray(corr.get() if xp is not np else corr)
     import scipy.ndimage
@@ -337,20 +341,21 @@ def tile_disagreement(a: Pyramid, b: Pyramid, d: tuple[float, float], grid: int 
     return worst
 
 
-def static_overlay_mask(mean_abs_change: np.ndarray, mean_gradient: np.ndarray) -> np.ndarray | None:
+def static_overlay_mask(mean_abs_change: np.ndarray, mean_gradient: np.ndarray,
+                        textured_per_frame: float) -> np.ndarray | None:
     """Screen-fixed edges: textured on every frame, yet their values barely change while the picture moves.
 
     ``mean_abs_change`` is the mean |P(t+1) - P(t)| per proxy pixel, ``mean_gradient`` the mean gradient
-    magnitude. Returns a dilated bool mask, or None when nothing is screen-fixed or when most of the
-    textured picture is (a still camera: nothing to mask, and no bias to fear).
+    magnitude, ``textured_per_frame`` how many pixels of a frame are textured on average. Returns a
+    dilated bool mask, or None when nothing is screen-fixed or when most of a frame's texture is (a
+    still camera: nothing to mask, and no bias to fear).
     """
     import scipy.ndimage
 
     textured = mean_gradient > 3 * TEXTURE_GRADIENT
     static = textured & (mean_abs_change < 0.25 * mean_gradient)
-    n_textured = int(textured.sum())
     n_static = int(static.sum())
-    if n_static == 0 or n_static > 0.5 * n_textured:
+    if n_static == 0 or n_static > 0.5 * textured_per_frame:
         return None
     # Isolated pixels are chance (a slow part of the pan); overlays are connected shapes.
     static = scipy.ndimage.binary_opening(static, structure=np.ones((2, 2), bool))
@@ -377,19 +382,19 @@ def solve_positions(num_frames: int, measurements: list[Measurement], outlier_px
     """Weighted least-squares positions (frame 0 at the origin) and the mask of measurements kept.
 
     Measurements whose residual is far beyond both ``outlier_px`` and what their error bars allow are
-    dropped, worst first, a few at a time, and the system solved again. Raises ``ValueError`` naming
+    dropped, the worst one at a time, and the system solved again. Raises ``ValueError`` naming
     the frames that no kept measurement connects to frame 0.
     """
     kept = np.ones(len(measurements), dtype=bool)
     if not measurements:
-        raise ValueError("frames 1.." + str(num_frames - 1) + " are not connected to frame 0")
+        raise ValueError(f"frames {_ranges(list(range(1, num_frames)))} are not connected to frame 0")
     ij = np.array([(m.i, m.j) for m in measurements], dtype=np.int64)
     obs = np.array([(m.dx, m.dy) for m in measurements], dtype=np.float64)
     sig = np.array([(m.sigma_x, m.sigma_y) for m in measurements], dtype=np.float64)
     sig = np.sqrt(sig**2 + PAIR_SIGMA_FLOOR**2)
     weight = np.array([m.score for m in measurements])[:, None] / sig**2
     positions = np.zeros((num_frames, 2))
-    for _ in range(8):
+    for _ in range(max(8, len(measurements) // 4)):
         _check_connected(num_frames, ij[kept])
         for axis in range(2):
             positions[:, axis] = _least_squares(num_frames, ij[kept], obs[kept, axis], weight[kept, axis])
@@ -398,10 +403,9 @@ def solve_positions(num_frames: int, measurements: list[Measurement], outlier_px
         bad = kept & (np.abs(residual) > outlier_px).any(axis=1) & (normalised > 5).any(axis=1)
         if not bad.any():
             break
-        # Drop the worst few only: one wrong pair also leaves residuals on its honest neighbours.
-        worst = np.argsort(np.where(bad, normalised.max(axis=1), -1))[::-1][:max(1, int(bad.sum()) // 2)]
+        # Drop the worst one only: one wrong pair also leaves residuals on its honest neighbours.
         trial = kept.copy()
-        trial[worst] = False
+        trial[int(np.argmax(np.where(bad, normalised.max(axis=1), -1)))] = False
         try:
             _check_connected(num_frames, ij[trial])
         except ValueError:
@@ -513,17 +517,21 @@ def estimate_pan_offsets(load_proxy: Callable[[int], Any], num_frames: int, scal
     if detect_static and num_frames > 1:
         change = xp.zeros(shape, dtype=np.float32)
         gradient = xp.zeros(shape, dtype=np.float32)
+        textured = 0
         previous = first
         for n in range(num_frames):
             current = previous if n == 0 else load_proxy(n)
             if n:
                 change += xp.abs(current - previous)
             gy, gx = xp.gradient(current)
-            gradient += xp.sqrt(gx * gx + gy * gy)
+            magnitude = xp.sqrt(gx * gx + gy * gy)
+            gradient += magnitude
+            textured += int((magnitude > 3 * TEXTURE_GRADIENT).sum())
             previous = current
             tick()
         to_host = (lambda v: v) if xp is np else (lambda v: v.get())
-        static = static_overlay_mask(to_host(change) / (num_frames - 1), to_host(gradient) / num_frames)
+        static = static_overlay_mask(to_host(change) / (num_frames - 1), to_host(gradient) / num_frames,
+                                     textured / num_frames)
     ignore = static if exclude is None else (exclude if static is None else (static | np.asarray(exclude)))
     weight = base_weight(shape, border, None if ignore is None else xp.asarray(ignore), xp)
     store = _ProxyStore(load_proxy, weight, budget_bytes)

@@ -1,0 +1,91 @@
+import numpy as np
+import pytest
+
+from tests.pans import luma, pan_frames, random_walk, truth_positions
+from vsovermix.ops.align import (
+    NON_TRANSLATION_TOLERANCE,
+    Measurement,
+    base_weight,
+    build_pyramid,
+    estimate_pair,
+    estimate_pan_offsets,
+    make_proxy,
+    solve_positions,
+)
+
+K, WIDTH, HEIGHT = 2, 200, 144
+
+
+def proxies(frames, noise=0.0, logo=False, seed=0):
+    rng = np.random.default_rng(seed)
+    out = []
+    for frame in frames:
+        y = luma(frame)
+        if logo:  # a static, semi-transparent white box with a dark outline, fixed to the screen
+            y = y.copy()
+            y[8:30, 140:190] = 0.5 * y[8:30, 140:190] + 0.5 * 235
+            y[8:10, 140:190] = 20
+        y = np.clip(np.floor(y + rng.normal(0, noise, y.shape) + 0.5), 0, 255) if noise or logo else y
+        out.append(make_proxy((y / 255).astype(np.float32), 1))
+    return out
+
+
+@pytest.mark.parametrize(("noise", "logo"), [(0.0, False), (3.0, False), (2.0, True)])
+def test_pan_positions_are_exact_to_hundredths(noise, logo):
+    offsets = random_walk(10, (20, 8), 12, seed=3)
+    prox = proxies(pan_frames(K, WIDTH, HEIGHT, offsets), noise, logo)
+    result = estimate_pan_offsets(lambda n: prox[n], len(prox), 1)
+    truth = truth_positions(offsets, K)
+    error = np.abs(np.r_[result.x - truth[:, 0], result.y - truth[:, 1]])
+    assert np.median(error) <= 0.02 and error.max() <= 0.05, error
+    assert result.confidence.min() > 0.5
+    assert result.non_translation.max() < NON_TRANSLATION_TOLERANCE
+    if logo:
+        assert result.static_mask is not None and result.static_mask[7:11, 150:180].all()  # the logo's edge
+
+
+def test_pair_estimate_sign_convention():
+    a, b = proxies(pan_frames(K, WIDTH, HEIGHT, np.array([[10, 10], [17, 4]])))
+    weight = base_weight(a.shape, 2, None)
+    est = estimate_pair(build_pyramid(a, weight), build_pyramid(b, weight))
+    assert est.valid
+    assert est.dx == pytest.approx(3.5, abs=0.02) and est.dy == pytest.approx(-3.0, abs=0.02)
+
+
+def test_zoom_is_reported_as_non_translation():
+    from vsovermix.ops.resample import sample_shifted
+
+    frames = pan_frames(K, WIDTH, HEIGHT, random_walk(4, (6, 2), 1, seed=1))
+    base = luma(frames[0]).astype(np.float32)
+    zoomed = []
+    for n in range(4):  # zoom in 2% per frame about the centre, by resampling rows and columns
+        scale = 1 + 0.02 * n
+        ys = (np.arange(HEIGHT) - HEIGHT / 2) / scale + HEIGHT / 2
+        xs = (np.arange(WIDTH) - WIDTH / 2) / scale + WIDTH / 2
+        zoomed.append(np.array([np.interp(xs, np.arange(WIDTH), row) for row in
+                                np.array([np.interp(ys, np.arange(HEIGHT), col) for col in base.T]).T]))
+    assert sample_shifted  # (the zoom is built with plain linear interpolation)
+    prox = [make_proxy((z / 255).astype(np.float32), 1) for z in zoomed]
+    result = estimate_pan_offsets(lambda n: prox[n], 4, 1)
+    assert result.non_translation.max() > NON_TRANSLATION_TOLERANCE
+
+
+def test_solver_rejects_an_outlier_and_keeps_the_chain():
+    truth = np.array([0.0, 10.0, 20.5, 31.0])
+    ms = [Measurement(i, j, truth[j] - truth[i], 0.0, 0.01, 0.01, 1.0) for i in range(4) for j in range(i + 1, 4)]
+    ms[1] = Measurement(0, 2, 25.0, 0.0, 0.01, 0.01, 1.0)  # a wrong peak
+    positions, kept = solve_positions(4, ms)
+    np.testing.assert_allclose(positions[:, 0], truth, atol=1e-6)
+    assert not kept[1] and kept.sum() == len(ms) - 1
+
+
+def test_disconnected_frames_are_named():
+    ms = [Measurement(0, 1, 1.0, 0.0, 0.01, 0.01, 1.0), Measurement(2, 3, 1.0, 0.0, 0.01, 0.01, 1.0)]
+    with pytest.raises(ValueError, match="frames 2-3 are not connected"):
+        solve_positions(4, ms)
+
+
+def test_flat_frames_cannot_be_aligned():
+    flat = [np.full((HEIGHT, WIDTH), 0.5, np.float32) for _ in range(3)]
+    with pytest.raises(ValueError, match="not connected"):
+        estimate_pan_offsets(lambda n: flat[n], 3, 1)

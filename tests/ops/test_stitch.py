@@ -1,0 +1,65 @@
+import numpy as np
+import pytest
+
+from tests.pans import luma, pan_frames, park_rgb, random_walk, truth_positions
+from vsovermix.ops.resample import box_reduce
+from vsovermix.ops.stitch import StreamingRender, median_render, plan_canvas
+
+K, WIDTH, HEIGHT = 2, 200, 144
+
+
+def psnr(a, b):
+    return 10 * np.log10(255**2 / np.mean((a - b) ** 2))
+
+
+def test_average_of_a_sub_pixel_pan_matches_the_scene():
+    offsets = random_walk(12, (14, 6), 6, seed=2)
+    frames = [luma(f) for f in pan_frames(K, WIDTH, HEIGHT, offsets)]
+    pos = truth_positions(offsets, K)
+    canvas = plan_canvas(pos[:, 0], pos[:, 1], WIDTH, HEIGHT)
+    acc = StreamingRender("average", canvas.width, canvas.height)
+    for frame, (x, y) in zip(frames, pos, strict=True):
+        acc.add(frame.astype(np.float32), canvas.placement(x, y, WIDTH, HEIGHT, 0, 0, "lanczos3"), 8, "lanczos3")
+    values, coverage = acc.result()
+    image = park_rgb()
+    sx, sy = offsets[0] + np.array([canvas.origin_x, canvas.origin_y], dtype=int) * K
+    scene = luma(np.stack([box_reduce(np.ascontiguousarray(image[sy:sy + canvas.height * K,
+                                                                 sx:sx + canvas.width * K, c]), K)
+                           for c in range(3)], -1))
+    h, w = scene.shape
+    covered = coverage[:h, :w] > 0
+    assert covered.mean() > 0.9
+    assert np.isnan(values[~(coverage > 0)]).all()
+    assert psnr(values[:h, :w][covered], scene[covered]) > 38  # aliased line art: interpolation limits it
+
+
+@pytest.mark.parametrize("mode", ["min", "max"])
+def test_min_max_at_whole_pixel_positions_select_input_values(mode):
+    rng = np.random.default_rng(0)
+    scene = rng.integers(0, 256, (40, 60)).astype(np.float32)
+    frames = [scene[y:y + 30, x:x + 40] + rng.integers(0, 9, (30, 40)) for x, y in [(0, 0), (5, 3), (12, 7)]]
+    canvas = plan_canvas([0, 5, 12], [0, 3, 7], 40, 30)
+    acc = StreamingRender(mode, canvas.width, canvas.height)
+    for frame, (x, y) in zip(frames, [(0, 0), (5, 3), (12, 7)], strict=True):
+        acc.add(frame.astype(np.float32), canvas.placement(x, y, 40, 30, 0, 0, "lanczos3"), 0, "lanczos3")
+    values, _ = acc.result()
+    reduce = np.minimum if mode == "min" else np.maximum
+    assert values[10, 15] == reduce.reduce([frames[0][10, 15], frames[1][7, 10], frames[2][3, 3]])
+
+
+def test_median_in_bands_equals_a_stacked_median():
+    rng = np.random.default_rng(1)
+    pos = [(0, 0), (3, 1), (6, 2), (9, 4), (12, 5)]
+    frames = [rng.random((30, 40)).astype(np.float32) for _ in pos]
+    canvas = plan_canvas([p[0] for p in pos], [p[1] for p in pos], 40, 30)
+    places = [canvas.placement(x, y, 40, 30, 0, 0, "lanczos3") for x, y in pos]
+    values, count = median_render(lambda i: frames[i], places, canvas.width, canvas.height, "lanczos3",
+                                  budget_bytes=4 * canvas.width * len(pos) * 8)  # forces 8-row bands
+    stack = np.full((len(pos), canvas.height, canvas.width), np.nan, np.float32)
+    for k, (x, y) in enumerate(pos):
+        stack[k, y:y + 30, x:x + 40] = frames[k]
+    ordered = np.sort(stack, axis=0)
+    valid = (~np.isnan(stack)).sum(axis=0)
+    expected = np.take_along_axis(ordered, (np.maximum(valid - 1, 0) // 2)[None], 0)[0]
+    np.testing.assert_array_equal(values, expected)
+    np.testing.assert_array_equal(count, valid)
