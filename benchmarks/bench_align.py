@@ -35,11 +35,12 @@ def load_source() -> np.ndarray:
 
 
 def make_pan(src, k, w, h, n, seed, step=(30, 10), jitter=25):
+    """Frames, their true positions (frame px, frame 0 at 0, 0) and frame 0's source offset."""
     rng = np.random.default_rng(seed)
     pos = np.cumsum(rng.integers(-jitter, jitter + 1, (n, 2)) + np.array(step), axis=0)
     pos -= pos.min(axis=0)
     frames = [box_reduce(np.ascontiguousarray(src[oy:oy + h * k, ox:ox + w * k]), k) for ox, oy in pos]
-    return frames, (pos - pos[0]) / k
+    return frames, (pos - pos[0]) / k, pos[0]
 
 
 def degrade(frame, kind, rng):
@@ -81,7 +82,7 @@ def accuracy(src, results):
     k, w, h, n = 4, 480, 270, 12
     for kind in ("clean", "noise", "jpeg50", "jpeg25", "logo"):
         rng = np.random.default_rng(7)
-        frames, truth = make_pan(src, k, w, h, n, seed=3)
+        frames, truth, _ = make_pan(src, k, w, h, n, seed=3)
         frames = [degrade(f, kind, rng) for f in frames]
         row = {}
         for name, fn in (("vsovermix", ours_positions), ("skimage_pcc_u100", skimage_positions)):
@@ -97,8 +98,8 @@ def speed(src, results):
     from skimage.registration import phase_cross_correlation
 
     a, b = (np.ascontiguousarray(src[300 + d:300 + d + 1080, 300 + 2 * d:300 + 2 * d + 1920]) for d in (0, 17))
-    pa = align.build_pyramid(align.make_proxy(a / 255, 2), align.base_weight((540, 960), 4, None))
-    pb = align.build_pyramid(align.make_proxy(b / 255, 2), align.base_weight((540, 960), 4, None))
+    pa, pb = (align.build_pyramid(align.make_proxy(f / 255, 2)) for f in (a, b))
+    weights = align.build_weights((540, 960), 4)
 
     def best(fn, repeat=5):
         times = []
@@ -109,9 +110,9 @@ def speed(src, results):
         return min(times) * 1e3
 
     proxy_ms = best(lambda: align.make_proxy(a / 255, 2))
-    pair_ms = best(lambda: align.estimate_pair(pa, pb))
-    hinted_ms = best(lambda: align.estimate_pair(pa, pb, hint=(17.0, 8.5)))
-    tiles_ms = best(lambda: align.tile_disagreement(pa, pb, (17.0, 8.5)))
+    pair_ms = best(lambda: align.estimate_pair(pa, pb, weights))
+    hinted_ms = best(lambda: align.estimate_pair(pa, pb, weights, hint=(17.0, 8.5)))
+    tiles_ms = best(lambda: align.tile_disagreement(pa, pb, weights, (17.0, 8.5)))
     pcc1 = best(lambda: phase_cross_correlation(a, b, upsample_factor=1), 3)
     pcc100 = best(lambda: phase_cross_correlation(a, b, upsample_factor=100), 3)
     results["speed_1080p_ms"] = {"proxy_per_frame": proxy_ms, "pair_from_scratch": pair_ms, "pair_hinted": hinted_ms,
@@ -126,9 +127,7 @@ def stitching(src, results):
     import cv2
 
     k, w, h, n = 4, 480, 270, 48
-    frames_rgb_src = src
-    frames, truth = make_pan(frames_rgb_src, k, w, h, n, seed=11, step=(8, 3), jitter=6)
-    canvas = plan_canvas(truth[:, 0], truth[:, 1], w, h)
+    frames, truth, first_offset = make_pan(src, k, w, h, n, seed=11, step=(8, 3), jitter=6)
     rng = np.random.default_rng(1)
     row = {}
     for label, sigma in (("clean", 0.0), ("noise3", 3.0)):
@@ -143,7 +142,7 @@ def stitching(src, results):
         seconds = time.perf_counter() - t
         # Ground truth: the same source region the canvas covers (frame 0 at integer origin offsets).
         ox, oy = int(canvas.origin_x), int(canvas.origin_y)
-        start = np.array([ox, oy]) * k + _first_offset(src, k, w, h, n, 11, (8, 3), 6)
+        start = np.array([ox, oy]) * k + first_offset
         gt = box_reduce(np.ascontiguousarray(src[start[1]:start[1] + canvas.height * k,
                                                  start[0]:start[0] + canvas.width * k]), k)
         hh, ww = gt.shape
@@ -175,13 +174,6 @@ def stitching(src, results):
           f" vs true {true_width:.2f}; ours align {ours8:.2f} s, width error "
           f"{row['opencv_scans_8_frames']['ours_width_error_px']:.3f} px")
     results["stitch"] = row
-
-
-def _first_offset(src, k, w, h, n, seed, step, jitter):
-    rng = np.random.default_rng(seed)
-    pos = np.cumsum(rng.integers(-jitter, jitter + 1, (n, 2)) + np.array(step), axis=0)
-    pos -= pos.min(axis=0)
-    return pos[0]
 
 
 def main() -> None:

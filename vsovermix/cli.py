@@ -92,19 +92,17 @@ def _stitch(args: argparse.Namespace) -> int:
     from ._png import write_png
     from ._sources import open_inputs
     from ._vs.frames import plane_view
-    from .errors import OutputExistsError
+    from .errors import InvalidArgumentError, OutputExistsError
 
     name = "stitch"
     output = Path(args.output)
     if output.exists() and not args.force:
         raise OutputExistsError(name, f"{str(output)!r} exists; pass --force to replace it")
     if not output.parent.is_dir():
-        raise OutputExistsError(name, f"the folder of {str(output)!r} does not exist")
+        raise InvalidArgumentError(name, f"the folder of {str(output)!r} does not exist; create it first")
     clip = open_inputs(args.inputs, name)
     end = clip.num_frames if args.end is None else args.end
     if not 0 <= args.start < end <= clip.num_frames:
-        from .errors import InvalidArgumentError
-
         raise InvalidArgumentError(name, f"--start/--end must satisfy 0 <= start < end <= {clip.num_frames} (the "
                                          f"input's frame count), got {args.start} and {end}")
     clip = clip[args.start:end]
@@ -119,8 +117,10 @@ def _stitch(args: argparse.Namespace) -> int:
         target = vs.core.query_video_format(family, vs.INTEGER, args.bits, 0, 0)
         matrix = {}
         if fmt.color_family == vs.YUV:
-            with still.get_frame(0) as frame:  # resize reads _Matrix; guess only when the source left it unset
-                if int(frame.props.get("_Matrix", 2)) == 2:
+            # The still carries frame 0's props and resize reads its _Matrix; guess only where it is unset.
+            # (Asking the still itself would composite it twice.)
+            with clip.get_frame(0) as frame:
+                if int(frame.props.get("_Matrix", vs.MATRIX_UNSPECIFIED)) == vs.MATRIX_UNSPECIFIED:
                     matrix = {"matrix_in_s": "709" if clip.height >= 600 else "170m"}
         still = still.resize.Spline36(format=target.id, dither_type="error_diffusion", **matrix)
     with still.get_frame(0) as frame:

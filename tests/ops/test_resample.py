@@ -28,9 +28,7 @@ def test_sample_shifted_is_the_separable_kernel_sum(kernel, sx, sy):
     by_rows = np.stack([reference_1d(image[:, j], sy, kernel, *rows) for j in range(50)], axis=1)
     expected = np.stack([reference_1d(row, sx, kernel, *cols) for row in by_rows])
     np.testing.assert_allclose(out, expected, atol=2e-6)
-    np.testing.assert_array_equal(sample_shifted(image, sx, sy, rows, cols, kernel, step=2)[:, :],
-                                  out[::2, ::2]) if sx == sy == 0 else np.testing.assert_allclose(
-        sample_shifted(image, sx, sy, rows, cols, kernel, step=2), out[::2, ::2], atol=2e-6)
+    np.testing.assert_allclose(sample_shifted(image, sx, sy, rows, cols, kernel, step=2), out[::2, ::2], atol=2e-6)
 
 
 @pytest.mark.parametrize("kernel", list(KERNELS))

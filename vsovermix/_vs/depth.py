@@ -16,35 +16,16 @@ def is_full_range(fmt: vs.VideoFormat, props: vs.FrameProps | dict) -> bool:
     return fmt.color_family != vs.YUV
 
 
-def _chroma(fmt: vs.VideoFormat, plane: int) -> bool:
-    return fmt.color_family == vs.YUV and plane > 0
-
-
-def _to_unit(values: np.ndarray, fmt: vs.VideoFormat, plane: int, full: bool) -> np.ndarray:
-    """Code values to the float convention: luma/RGB 0..1, YUV chroma -0.5..0.5."""
+def _offset_and_scale(fmt: vs.VideoFormat, plane: int, full: bool) -> tuple[float, float]:
+    """``code = unit * scale + offset``, where unit is luma/RGB 0..1 and YUV chroma -0.5..0.5."""
     if fmt.sample_type == vs.FLOAT:
-        return values
+        return 0.0, 1.0
     bits = fmt.bits_per_sample
+    chroma = fmt.color_family == vs.YUV and plane > 0
     if full:
-        peak = (1 << bits) - 1
-        return (values - (1 << (bits - 1))) / peak if _chroma(fmt, plane) else values / peak
+        return float(1 << (bits - 1)) if chroma else 0.0, float((1 << bits) - 1)
     step = 1 << (bits - 8)
-    if _chroma(fmt, plane):
-        return (values - 128 * step) / (224 * step)
-    return (values - 16 * step) / (219 * step)
-
-
-def _from_unit(values: np.ndarray, fmt: vs.VideoFormat, plane: int, full: bool) -> np.ndarray:
-    if fmt.sample_type == vs.FLOAT:
-        return values
-    bits = fmt.bits_per_sample
-    if full:
-        peak = (1 << bits) - 1
-        return values * peak + (1 << (bits - 1)) if _chroma(fmt, plane) else values * peak
-    step = 1 << (bits - 8)
-    if _chroma(fmt, plane):
-        return values * (224 * step) + 128 * step
-    return values * (219 * step) + 16 * step
+    return (128.0 * step, 224.0 * step) if chroma else (16.0 * step, 219.0 * step)
 
 
 def rescale_values(values: np.ndarray, plane: int, source: vs.VideoFormat, target: vs.VideoFormat,
@@ -52,9 +33,10 @@ def rescale_values(values: np.ndarray, plane: int, source: vs.VideoFormat, targe
     """Float code values of ``source``'s plane expressed in ``target``'s code values (same family)."""
     if source.sample_type == target.sample_type and source.bits_per_sample == target.bits_per_sample:
         return values
-    return _from_unit(_to_unit(values, source, plane, full), target, plane, full).astype(np.float32)
+    (offset_in, scale_in), (offset_out, scale_out) = (_offset_and_scale(f, plane, full) for f in (source, target))
+    return ((values - offset_in) * np.float32(scale_out / scale_in) + np.float32(offset_out)).astype(np.float32)
 
 
 def black_value(fmt: vs.VideoFormat, plane: int, full: bool) -> float:
     """The code value of black (neutral grey for chroma)."""
-    return float(_from_unit(np.float32(0.0), fmt, plane, full))
+    return _offset_and_scale(fmt, plane, full)[0]

@@ -60,14 +60,19 @@ class Pan:
 @dataclass(frozen=True)
 class _Settings:
     neighbours: int
-    mask: MaskLike
+    rects: tuple[Rect, ...]  # the user's rectangles to ignore
+    mask_clip: vs.VideoNode | None  # or the user's GRAY mask clip (non-zero = ignore)
     border: int
     non_translation: str
     backend: Backend
 
 
-def check_align_args(func: FuncLike, clip: vs.VideoNode, neighbours: int, mask: MaskLike, border: int,
-                     non_translation: str, backend: str) -> _Settings:
+DEFAULT_NEIGHBOURS = 3
+DEFAULT_BORDER = 8
+
+
+def check_align_args(func: FuncLike, clip: vs.VideoNode, neighbours: int = DEFAULT_NEIGHBOURS, mask: MaskLike = None,
+                     border: int = DEFAULT_BORDER, non_translation: str = "warn", backend: str = "auto") -> _Settings:
     """Validate the alignment arguments shared by align, estimate_pan, stitch and steam(motion="global")."""
     if clip.num_frames < 2:
         raise ClipTooShortError(func, f"a pan needs at least 2 frames, got {clip.num_frames}; "
@@ -76,52 +81,46 @@ def check_align_args(func: FuncLike, clip: vs.VideoNode, neighbours: int, mask: 
     border = InvalidArgumentError.check_int(func, "border", border, 0, min(clip.width, clip.height) // 4)
     non_translation = InvalidArgumentError.check_choice(func, "non_translation", non_translation,
                                                         NON_TRANSLATION_ACTIONS)
-    _check_mask(func, mask, clip)
-    return _Settings(neighbours, mask, border, non_translation, resolve_backend(backend, func))
-
-
-def _rects(mask: MaskLike) -> list[Rect] | None:
-    if mask is None or isinstance(mask, vs.VideoNode):
-        return None
-    if len(mask) == 4 and all(isinstance(v, int) and not isinstance(v, bool) for v in mask):
-        return [tuple(mask)]  # type: ignore[list-item]
-    return [tuple(r) for r in mask]  # type: ignore[union-attr]
-
-
-def _check_mask(func: FuncLike, mask: MaskLike, clip: vs.VideoNode) -> None:
-    if mask is None:
-        return
-    if isinstance(mask, vs.VideoNode):
-        fmt = mask.format
-        if fmt is None or fmt.color_family != vs.GRAY or mask.width != clip.width or mask.height != clip.height:
-            got = f"{fmt.name if fmt else 'variable format'} {mask.width}x{mask.height}"
+    mask_clip = mask if isinstance(mask, vs.VideoNode) else None
+    rects = () if mask is None or mask_clip is not None else _check_rects(func, mask, clip)
+    if mask_clip is not None:
+        fmt = mask_clip.format
+        if fmt is None or fmt.color_family != vs.GRAY or (mask_clip.width, mask_clip.height) != (clip.width,
+                                                                                                 clip.height):
+            got = f"{fmt.name if fmt else 'variable format'} {mask_clip.width}x{mask_clip.height}"
             raise UnsupportedFormatError(func, f"mask must be a GRAY clip of the clip's size {clip.width}x"
                                                f"{clip.height} (non-zero = ignore), got {got}")
-        return
+    return _Settings(neighbours, rects, mask_clip, border, non_translation, resolve_backend(backend, func))
+
+
+def _is_rect(value: object) -> bool:
+    return isinstance(value, (tuple, list)) and len(value) == 4 and \
+        all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+
+
+def _check_rects(func: FuncLike, mask: object, clip: vs.VideoNode) -> tuple[Rect, ...]:
+    """One rectangle ``(x, y, width, height)`` or a sequence of them, each inside the frame."""
     if isinstance(mask, (str, bytes)) or not isinstance(mask, Sequence):
         raise ArgumentTypeError(func, f"mask must be None, a rectangle (x, y, width, height), a list of them or a "
                                       f"GRAY clip, got {type(mask).__name__}")
-    try:
-        rects = _rects(mask)
-    except TypeError:
-        rects = None
-    for rect in rects or [None]:
-        if rect is None or len(rect) != 4 or not all(isinstance(v, int) and not isinstance(v, bool) for v in rect) \
-                or rect[2] <= 0 or rect[3] <= 0 or rect[0] < 0 or rect[1] < 0 \
+    rects = [mask] if _is_rect(mask) else list(mask)
+    for rect in rects:
+        if not _is_rect(rect) or rect[2] <= 0 or rect[3] <= 0 or rect[0] < 0 or rect[1] < 0 \
                 or rect[0] + rect[2] > clip.width or rect[1] + rect[3] > clip.height:
             raise InvalidArgumentError(func, f"mask rectangles must be (x, y, width, height) of positive size inside "
                                              f"the {clip.width}x{clip.height} frame, got {mask!r}")
+    return tuple(tuple(r) for r in rects)  # type: ignore[misc]
 
 
 def _exclusion(settings: _Settings, width: int, height: int) -> np.ndarray | None:
     """Full-resolution bool mask of what alignment must ignore (the user's mask)."""
-    if settings.mask is None:
-        return None
-    if isinstance(settings.mask, vs.VideoNode):
-        with settings.mask.get_frame(0) as frame:
+    if settings.mask_clip is not None:
+        with settings.mask_clip.get_frame(0) as frame:
             return np.asarray(plane_view(frame, 0)) != 0
+    if not settings.rects:
+        return None
     out = np.zeros((height, width), dtype=bool)
-    for x, y, w, h in _rects(settings.mask) or []:
+    for x, y, w, h in settings.rects:
         out[y:y + h, x:x + w] = True
     return out
 
@@ -192,7 +191,8 @@ class LazyPan:
             return self._pan
 
 
-def estimate_pan(clip: vs.VideoNode, *, neighbours: int = 3, mask: MaskLike = None, border: int = 8,
+def estimate_pan(clip: vs.VideoNode, *, neighbours: int = DEFAULT_NEIGHBOURS, mask: MaskLike = None,
+                 border: int = DEFAULT_BORDER,
                  non_translation: str = "warn", backend: str = "auto", progress: bool | None = None) -> Pan:
     """Measure the sub-pixel translation of every frame of a camera pan, now, and return it as arrays.
 
@@ -237,7 +237,8 @@ def estimate_pan(clip: vs.VideoNode, *, neighbours: int = 3, mask: MaskLike = No
     return compute_pan(func, clip, settings, bar)
 
 
-def align(clip: vs.VideoNode, *, neighbours: int = 3, mask: MaskLike = None, border: int = 8,
+def align(clip: vs.VideoNode, *, neighbours: int = DEFAULT_NEIGHBOURS, mask: MaskLike = None,
+          border: int = DEFAULT_BORDER,
           non_translation: str = "warn", backend: str = "auto") -> vs.VideoNode:
     """Attach each frame's sub-pixel pan position as frame props; pixels pass through untouched.
 

@@ -103,7 +103,7 @@ def steam(clip: vs.VideoNode, tr: int = 2, *, mode: str = "min", planes: int | S
 def _steam_following_pan(func: FuncLike, clip: vs.VideoNode, tr: int, mode: str, processed: tuple[int, ...],
                          backend: str) -> vs.VideoNode:
     """Steam over a window whose neighbours are shifted onto each frame's position in the pan."""
-    settings = check_align_args(func, clip, 3, None, 8, "warn", backend)
+    settings = check_align_args(func, clip, backend=backend)
     lazy = LazyPan(func, clip, settings)
     fmt = clip.format
     kept = tuple(p for p in range(fmt.num_planes) if p not in processed)

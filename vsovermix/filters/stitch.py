@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
@@ -16,7 +17,7 @@ from ..backend import Backend
 from ..errors import InvalidArgumentError, UnsupportedFormatError
 from ..ops.resample import KERNELS
 from ..ops.stitch import RENDERS, StreamingRender, median_render, plan_canvas
-from .align import MaskLike, Pan, check_align_args, compute_pan
+from .align import DEFAULT_BORDER, DEFAULT_NEIGHBOURS, MaskLike, Pan, check_align_args, compute_pan
 
 __all__ = ["stitch"]
 
@@ -25,7 +26,8 @@ MAX_FEATHER = 256
 
 
 def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = None, kernel: str = "lanczos3",
-           feather: int = 8, depth: int | None = None, neighbours: int = 3, mask: MaskLike = None, border: int = 8,
+           feather: int = 8, depth: int | None = None, neighbours: int = DEFAULT_NEIGHBOURS, mask: MaskLike = None,
+           border: int = DEFAULT_BORDER,
            non_translation: str = "warn", backend: str = "auto", progress: bool | None = None) -> vs.VideoNode:
     """Stitch the frames of a camera pan into one still of the whole scene (a 1-frame clip).
 
@@ -82,7 +84,7 @@ def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = Non
     render = InvalidArgumentError.check_choice(func, "render", render, RENDERS)
     kernel = InvalidArgumentError.check_choice(func, "kernel", kernel, KERNELS)
     feather = InvalidArgumentError.check_int(func, "feather", feather, 0, MAX_FEATHER)
-    if depth not in DEPTHS or isinstance(depth, bool):
+    if depth not in DEPTHS:
         raise InvalidArgumentError(func, f"depth must be None (the clip's), 16 (integer) or 32 (float), got {depth!r}")
     settings = check_align_args(func, clip, neighbours, mask, border, non_translation, backend)
     if pan is None:
@@ -104,13 +106,18 @@ def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = Non
 
         xp = cupy
 
-    def fetch(n: int) -> list[np.ndarray]:
+    all_planes = range(fmt.num_planes)
+    canvas_sizes = [(canvas.width >> (fmt.subsampling_w if p else 0), canvas.height >> (fmt.subsampling_h if p else 0))
+                    for p in all_planes]
+
+    def fetch(n: int, planes: Sequence[int]) -> list[np.ndarray]:
+        """Frame ``n``'s ``planes`` as float32 code values."""
         with clip.get_frame(n) as frame:
-            planes = [plane_to_float(frame, p) for p in range(fmt.num_planes)]
-        if fmt.sample_type == vs.FLOAT and not all(np.isfinite(p).all() for p in planes):
+            arrays = [plane_to_float(frame, p) for p in planes]
+        if fmt.sample_type == vs.FLOAT and not all(np.isfinite(a).all() for a in arrays):
             raise UnsupportedFormatError(func, f"frame {n} holds NaN or infinite samples; replace them first, e.g. "
                                                "core.std.Expr(clip, 'x x = x 0 ?')")
-        return planes
+        return arrays
 
     def placement(n: int, plane: int) -> Any:
         ssw, ssh = (fmt.subsampling_w, fmt.subsampling_h) if plane else (0, 0)
@@ -121,22 +128,17 @@ def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = Non
         with clip.get_frame(0) as first:
             props = dict(first.props)
         full = is_full_range(fmt, props)
-        bar = progress_callback(progress, "stitching")
         results: list[tuple[np.ndarray, np.ndarray]] = []
-        if render == "median":
-            for p in range(fmt.num_planes):
-                plane_bar = progress_callback(progress, f"median plane {p}")
-                h, w = blank.height >> (fmt.subsampling_h if p else 0), blank.width >> (fmt.subsampling_w if p else 0)
-                results.append(median_render(lambda i, p=p: fetch(i)[p], [placement(i, p) for i in
-                                                                         range(clip.num_frames)], w, h, kernel,
-                                             progress=plane_bar))
+        if render == "median":  # bands re-read the frames: read only the plane being reduced
+            for p in all_planes:
+                results.append(median_render(lambda i, p=p: fetch(i, (p,))[0],
+                                             [placement(i, p) for i in range(clip.num_frames)], *canvas_sizes[p],
+                                             kernel, progress=progress_callback(progress, f"median plane {p}")))
         else:
-            accumulators = []
-            for p in range(fmt.num_planes):
-                h, w = blank.height >> (fmt.subsampling_h if p else 0), blank.width >> (fmt.subsampling_w if p else 0)
-                accumulators.append(StreamingRender(render, w, h, xp))
+            bar = progress_callback(progress, "stitching")
+            accumulators = [StreamingRender(render, *canvas_sizes[p], xp) for p in all_planes]
             for i in range(clip.num_frames):
-                for p, plane in enumerate(fetch(i)):
+                for p, plane in enumerate(fetch(i, all_planes)):
                     accumulators[p].add(xp.asarray(plane), placement(i, p), feather, kernel)
                 if bar is not None:
                     bar(i + 1, clip.num_frames)

@@ -7,10 +7,11 @@ How it works, for one pair of frames A, B with ``B(x) = A(x + d)``:
 2. Coarse: phase correlation on the smallest level (Hann window, masked) gives a few peak
    candidates; each is refined there and the one that explains most textured pixels wins. A
    screen-fixed logo makes a zero-shift peak; it loses this vote unless it covers most of the frame.
-3. Fine: symmetric Gauss-Newton (Lucas-Kanade) down the pyramid. A and B are both resampled, by
-   ``+d/2`` and ``-d/2``, so the interpolator's smoothing is the same on both sides and does not bias
-   ``d``. Residuals get Cauchy weights (moving mouths, steam, what the mask missed), flat pixels carry
-   no weight because they have no gradient, masked pixels none at all.
+3. Fine: Gauss-Newton (Lucas-Kanade) down the pyramid, with the mean of both frames' gradients as
+   the Jacobian. The proxies are blurred first, so resampling A does not bias ``d`` on aliased line
+   art. Residuals get Cauchy weights (moving mouths, steam, what the mask missed), flat pixels carry
+   no weight because they have no gradient, masked pixels none at all. The weights are one pyramid
+   shared by every frame (border and masks are fixed to the screen).
 
 For a whole pan (``estimate_pan``): screen-fixed content (logo, subtitles, letterbox edges) is found
 first from temporal statistics (edges that persist while the picture changes) and masked; every frame
@@ -30,13 +31,14 @@ from typing import Any
 
 import numpy as np
 
-from .resample import box_reduce, sample_bounds, sample_shifted, xp_of
+from .resample import box_reduce, ndimage_of, sample_bounds, sample_shifted, xp_of
 
 __all__ = [
     "PairEstimate",
     "PanResult",
     "Pyramid",
     "build_pyramid",
+    "build_weights",
     "estimate_pair",
     "estimate_pan_offsets",
     "make_proxy",
@@ -52,8 +54,6 @@ NOISE_FLOOR = 0.002  # residual scale floor, in units of the format's peak (half
 TEXTURE_GRADIENT = 0.01  # gradient (per proxy px, peak units) above which a pixel is "textured"
 PAIR_SIGMA_FLOOR = 0.005  # full-res px added to every pair's standard error: no pair is trusted infinitely
 NON_TRANSLATION_TOLERANCE = 0.5  # full-res px: tiles disagreeing more than this mean zoom/rotation/parallax
-
-
 PROXY_BLUR = 2.0  # Gaussian sigma (proxy px): removes the aliasing that biases interpolated sub-pixel fits
 
 
@@ -66,21 +66,18 @@ def make_proxy(luma: Any, scale: int) -> Any:
     """The image alignment works on: peak-normalised luma, box-reduced by ``scale``, then blurred.
 
     The blur is the same on every frame, so it does not move anything; it removes the aliased detail
-    of sharp line art that interpolation cannot shift faithfully (0.03 px bias without it, 0.004 with).
+    of sharp line art that interpolation cannot shift faithfully (without it, offsets on box-reduced
+    line art were biased by a few hundredths of a pixel).
     """
-    xp = xp_of(luma)
-    from .resample import _ndimage
-
     reduced = box_reduce(luma.astype(np.float32, copy=False), scale)
-    return _ndimage(xp).gaussian_filter(reduced, PROXY_BLUR, truncate=3.0, mode="nearest")
+    return ndimage_of(xp_of(luma)).gaussian_filter(reduced, PROXY_BLUR, truncate=3.0, mode="nearest")
 
 
 @dataclass
 class Pyramid:
-    """One frame's proxy luma (peak-normalised float32) and its pixel weights, finest level first."""
+    """One frame's proxy luma (peak-normalised float32), finest level first."""
 
     images: list[Any]
-    weights: list[Any]
     _gradients: dict[int, tuple[Any, Any]] = field(default_factory=dict)
 
     def gradient(self, level: int) -> tuple[Any, Any]:
@@ -89,27 +86,37 @@ class Pyramid:
             self._gradients[level] = central_gradient(self.images[level])
         return self._gradients[level]
 
-    def fit(self, other: Pyramid, level: int, start: np.ndarray, iterations: int, tolerance: float,
-            region: tuple[slice, slice] | None = None, stride: int = 1) -> _Fit:
+    def fit(self, other: Pyramid, weights: list[Any], level: int, start: np.ndarray, iterations: int,
+            tolerance: float, region: tuple[slice, slice] | None = None, stride: int = 1) -> _Fit:
         """Gauss-Newton fit of ``other(y) = self(y + d)`` at ``level``, from ``start``."""
-        return _gauss_newton(self.images[level], other.images[level], self.weights[level], other.weights[level],
-                             start, iterations, tolerance, region, b_gradient=other.gradient(level), stride=stride)
+        return _gauss_newton(self.images[level], other.images[level], weights[level], start, iterations, tolerance,
+                             region, b_gradient=other.gradient(level), stride=stride)
 
     @property
     def nbytes(self) -> int:
-        return sum(int(a.nbytes) for a in self.images + self.weights) * 2  # gradients come on demand
+        return sum(int(a.nbytes) for a in self.images) * 3  # with the gradients, once computed
 
 
-def build_pyramid(proxy: Any, weight: Any) -> Pyramid:
-    """Pyramid of 2x box reductions of ``proxy`` down to ``MIN_LEVEL_SIDE`` px; ``weight`` in [0, 1] follows."""
-    images, weights = [proxy], [weight]
-    while min(images[-1].shape) // 2 >= MIN_LEVEL_SIDE and images[-1].shape[1] > COARSE_WIDTH // 2:
-        images.append(box_reduce(images[-1], 2))
-        weights.append(box_reduce(weights[-1], 2))
-    return Pyramid(images, weights)
+def _levels(image: Any) -> list[Any]:
+    """2x box reductions of ``image`` while a level stays above ``MIN_LEVEL_SIDE`` px and ``COARSE_WIDTH / 2`` wide."""
+    levels = [image]
+    while min(levels[-1].shape) // 2 >= MIN_LEVEL_SIDE and levels[-1].shape[1] > COARSE_WIDTH // 2:
+        levels.append(box_reduce(levels[-1], 2))
+    return levels
 
 
-def base_weight(shape: tuple[int, int], border: int, exclude: Any | None, xp: Any = np) -> Any:
+def build_pyramid(proxy: Any) -> Pyramid:
+    """A frame's pyramid: ``proxy`` and its 2x box reductions."""
+    return Pyramid(_levels(proxy))
+
+
+def build_weights(shape: tuple[int, int], border: int, exclude: Any | None = None, xp: Any = np) -> list[Any]:
+    """The alignment weights every frame shares, per pyramid level: 0 on the ``border`` px frame edge
+    and on ``exclude`` (bool), else 1; reduced levels hold the share of weighted pixels."""
+    return _levels(_base_weight(shape, border, exclude, xp))
+
+
+def _base_weight(shape: tuple[int, int], border: int, exclude: Any | None, xp: Any = np) -> Any:
     """Alignment weight of a proxy: 0 on the ``border`` px frame edge and on ``exclude`` (bool), else 1."""
     weight = xp.zeros(shape, dtype=np.float32)
     h, w = shape
@@ -152,15 +159,16 @@ def _overlap(shape: tuple[int, int], d: np.ndarray, kernel: str) -> tuple[tuple[
     return spans[0], spans[1]
 
 
-def _gauss_newton(a: Any, b: Any, wa: Any, wb: Any, d: np.ndarray, iterations: int, tolerance: float,
+def _gauss_newton(a: Any, b: Any, weight: Any, d: np.ndarray, iterations: int, tolerance: float,
                   region: tuple[slice, slice] | None = None, kernel: str = "cubic",
                   b_gradient: tuple[Any, Any] | None = None, stride: int = 1) -> _Fit:
     """Robust Lucas-Kanade for a translation from the start ``d`` (level px): fits ``B(y) = A(y + d)``.
 
     Efficient second-order form: the Jacobian is the mean of A's gradient (resampled) and B's, which
     converges in fewer steps than either alone. Only A is resampled, once per step. ``b_gradient``
-    are B's precomputed central differences. ``stride`` 2 fits on every other row and column (4x
-    cheaper, for the last step at the finest level) with B's gradient alone as the Jacobian.
+    are B's precomputed central differences. ``weight`` is the screen's pixel weight, the same for
+    both frames. ``stride`` 2 fits on every other row and column (4x cheaper, for the last step at
+    the finest level) with B's gradient alone as the Jacobian.
     """
     xp = xp_of(a)
     d = np.array(d, dtype=np.float64)
@@ -183,9 +191,9 @@ def _gauss_newton(a: Any, b: Any, wa: Any, wb: Any, d: np.ndarray, iterations: i
             gx, gy = bgx[inner], bgy[inner]
         # A's weights at the nearest sample position (the masks are smooth enough for that).
         ry, rx = round(d[1]), round(d[0])
-        w = wa[r0 + ry:r1 + ry:stride, c0 + rx:c1 + rx:stride] * wb[inner]
+        w = weight[r0 + ry:r1 + ry:stride, c0 + rx:c1 + rx:stride] * weight[inner]
         if region is not None:
-            w = w * region_weight(w.shape, (r0, r1), (c0, c1), region, xp)
+            w = w * _region_weight(w.shape, (r0, r1), (c0, c1), region, xp)
         # Statistics on a quarter of the pixels: plenty for a median and a fraction, 4x cheaper.
         rs, ws, gs = r[::2, ::2], w[::2, ::2], gx[::2, ::2] ** 2 + gy[::2, ::2] ** 2
         counted = ws > 0.5
@@ -226,7 +234,7 @@ def central_gradient(plane: Any) -> tuple[Any, Any]:
     return gx, gy
 
 
-def region_weight(shape: tuple[int, int], rows: tuple[int, int], cols: tuple[int, int],
+def _region_weight(shape: tuple[int, int], rows: tuple[int, int], cols: tuple[int, int],
                   region: tuple[slice, slice], xp: Any) -> Any:
     """1 inside ``region`` (slices in the shared coordinate frame), 0 elsewhere, on the grid ``rows x cols``."""
     out = xp.zeros(shape, dtype=np.float32)
@@ -241,15 +249,15 @@ def _hann(n: int, xp: Any) -> Any:
     return xp.asarray(np.hanning(n + 2)[1:-1].astype(np.float32))
 
 
-def _phase_candidates(a: Any, b: Any, wa: Any, wb: Any, count: int = 3) -> list[np.ndarray]:
+def _phase_candidates(a: Any, b: Any, weight: Any, count: int = 3) -> list[np.ndarray]:
     """Offsets ``d`` (``B(x) = A(x + d)``) at the highest peaks of the windowed phase correlation."""
     xp = xp_of(a)
     h, w = a.shape
-    window = _hann(h, xp)[:, None] * _hann(w, xp)[None, :]
+    wt = weight * (_hann(h, xp)[:, None] * _hann(w, xp)[None, :])
+    total = max(float(wt.sum()), 1e-6)
     spectra = []
-    for img, wt in ((a, wa), (b, wb)):
-        wt = wt * window
-        mean = (img * wt).sum() / max(float(wt.sum()), 1e-6)
+    for img in (a, b):
+        mean = (img * wt).sum() / total
         spectra.append(xp.fft.rfft2((img - mean) * wt))
     cross = spectra[0] * xp.conj(spectra[1])
     magnitude = xp.abs(cross)
@@ -259,9 +267,7 @@ def _phase_candidates(a: Any, b: Any, wa: Any, wb: Any, count: int = 3) -> list[
     cross /= magnitude + np.float32(1e-6 * largest)
     corr = xp.fft.irfft2(cross, s=(h, w))
     corr = np.asarray(corr.get() if xp is not np else corr)
-    import scipy.ndimage
-
-    peaks = (scipy.ndimage.maximum_filter(corr, size=5, mode="wrap") == corr)
+    peaks = ndimage_of(np).maximum_filter(corr, size=5, mode="wrap") == corr
     order = np.argsort(corr[peaks])[::-1][:count]
     ys, xs = np.nonzero(peaks)
     top = float(corr[ys[order[0]], xs[order[0]]]) if len(order) else 0.0
@@ -283,21 +289,22 @@ def _phase_candidates(a: Any, b: Any, wa: Any, wb: Any, count: int = 3) -> list[
     return out
 
 
-def estimate_pair(a: Pyramid, b: Pyramid, hint: tuple[float, float] | None = None,
+def estimate_pair(a: Pyramid, b: Pyramid, weights: list[Any], hint: tuple[float, float] | None = None,
                   candidates: list[tuple[float, float]] = ()) -> PairEstimate:
     """Offset of ``b`` relative to ``a`` (``B(x) = A(x + d)``) in finest-level pixels.
 
-    ``hint`` (finest-level px, within a few coarse pixels of the truth) skips the phase correlation;
-    ``candidates`` are extra starting points voted on with the phase-correlation peaks.
+    ``weights`` come from ``build_weights``. ``hint`` (finest-level px, within a few coarse pixels of
+    the truth) skips the phase correlation; ``candidates`` are extra starting points voted on with
+    the phase-correlation peaks.
     """
     top = len(a.images) - 1
     factor = 2**top
     starts = [np.array(hint, dtype=np.float64) / factor] if hint is not None else \
-        _phase_candidates(a.images[top], b.images[top], a.weights[top], b.weights[top])
+        _phase_candidates(a.images[top], b.images[top], weights[top])
     starts += [np.array(c, dtype=np.float64) / factor for c in candidates]
     best: _Fit | None = None
     for start in starts:
-        fit = a.fit(b, top, start, 8, 0.01)
+        fit = a.fit(b, weights, top, start, 8, 0.01)
         if fit.valid and (best is None or fit.score > best.score + 1e-6):
             best = fit
     if best is None:
@@ -306,7 +313,8 @@ def estimate_pair(a: Pyramid, b: Pyramid, hint: tuple[float, float] | None = Non
     for level in range(top - 1, -1, -1):
         finest = level == 0
         # The level above leaves ~0.05 px here: two steps on a quarter of the finest pixels finish it.
-        fit = a.fit(b, level, d * 2, 2, 0.005, stride=2) if finest else a.fit(b, level, d * 2, 3, 0.05)
+        fit = (a.fit(b, weights, level, d * 2, 2, 0.005, stride=2) if finest
+               else a.fit(b, weights, level, d * 2, 3, 0.05))
         if not fit.valid:
             return PairEstimate(float(d[0]) * 2**(level + 1), float(d[1]) * 2**(level + 1), 0.0, math.inf, math.inf,
                                 False)
@@ -314,7 +322,7 @@ def estimate_pair(a: Pyramid, b: Pyramid, hint: tuple[float, float] | None = Non
     return PairEstimate(float(d[0]), float(d[1]), best.score, float(best.sigma[0]), float(best.sigma[1]), True)
 
 
-def tile_disagreement(a: Pyramid, b: Pyramid, d: tuple[float, float], grid: int = 3) -> float:
+def tile_disagreement(a: Pyramid, b: Pyramid, weights: list[Any], d: tuple[float, float], grid: int = 3) -> float:
     """Largest distance (finest-level px) between ``d`` and the translation of a textured tile of the overlap.
 
     Measured on the level nearest 320 px wide, with a few Gauss-Newton steps per tile from ``d``; tiles
@@ -335,7 +343,7 @@ def tile_disagreement(a: Pyramid, b: Pyramid, d: tuple[float, float], grid: int 
         for tx in range(grid):
             region = (slice(r0 + (r1 - r0) * ty // grid, r0 + (r1 - r0) * (ty + 1) // grid),
                       slice(c0 + (c1 - c0) * tx // grid, c0 + (c1 - c0) * (tx + 1) // grid))
-            fit = a.fit(b, level, start, 4, 0.02, region=region)
+            fit = a.fit(b, weights, level, start, 4, 0.02, region=region)
             if fit.valid and fit.score > 0.5 and max(fit.sigma) < 0.01:  # well-conditioned tiles only
                 worst = max(worst, float(np.hypot(*(fit.d - start))) * factor)
     return worst
@@ -350,18 +358,17 @@ def static_overlay_mask(mean_abs_change: np.ndarray, mean_gradient: np.ndarray,
     dilated bool mask, or None when nothing is screen-fixed or when most of a frame's texture is (a
     still camera: nothing to mask, and no bias to fear).
     """
-    import scipy.ndimage
-
+    ndimage = ndimage_of(np)
     textured = mean_gradient > 3 * TEXTURE_GRADIENT
     static = textured & (mean_abs_change < 0.25 * mean_gradient)
     n_static = int(static.sum())
     if n_static == 0 or n_static > 0.5 * textured_per_frame:
         return None
     # Isolated pixels are chance (a slow part of the pan); overlays are connected shapes.
-    static = scipy.ndimage.binary_opening(static, structure=np.ones((2, 2), bool))
+    static = ndimage.binary_opening(static, structure=np.ones((2, 2), bool))
     if not static.any():
         return None
-    return scipy.ndimage.binary_dilation(static, structure=np.ones((3, 3), bool), iterations=2)
+    return ndimage.binary_dilation(static, structure=np.ones((3, 3), bool), iterations=2)
 
 
 @dataclass(frozen=True)
@@ -465,16 +472,13 @@ class PanResult:
     confidence: np.ndarray  # per frame, 0..1: share of textured pixels its measurements explain
     non_translation: np.ndarray  # per frame, px: worst tile disagreement with its neighbours
     static_mask: np.ndarray | None  # proxy-resolution bool mask of screen-fixed content that was ignored
-    scale: int
-    measurements: list[Measurement]
-    kept: np.ndarray
 
 
 class _ProxyStore:
     """Pyramids of the proxies, kept while they fit ``budget`` bytes, rebuilt from the source otherwise."""
 
-    def __init__(self, load: Callable[[int], Any], weight: Any, budget: int):
-        self.load, self.weight, self.budget = load, weight, budget
+    def __init__(self, load: Callable[[int], Any], budget: int):
+        self.load, self.budget = load, budget
         self.cache: OrderedDict[int, Pyramid] = OrderedDict()
         self.used = 0
 
@@ -482,7 +486,7 @@ class _ProxyStore:
         if n in self.cache:
             self.cache.move_to_end(n)
             return self.cache[n]
-        pyramid = build_pyramid(self.load(n), self.weight)
+        pyramid = build_pyramid(self.load(n))
         self.cache[n] = pyramid
         self.used += pyramid.nbytes
         while self.used > self.budget and len(self.cache) > 1:
@@ -492,19 +496,20 @@ class _ProxyStore:
 
 
 def estimate_pan_offsets(load_proxy: Callable[[int], Any], num_frames: int, scale: int, *, neighbours: int = 3,
-                         border: int = 4, exclude: Any | None = None, detect_static: bool = True,
-                         budget_bytes: int = 1 << 30,
+                         border: int = 4, exclude: Any | None = None, budget_bytes: int = 1 << 30,
                          progress: Callable[[int, int], None] | None = None) -> PanResult:
-    """Positions of all ``num_frames`` frames of a pan, from their peak-normalised proxies ``load_proxy(n)``.
+    """Positions of all ``num_frames`` (>= 2) frames of a pan, from their peak-normalised proxies ``load_proxy(n)``.
 
     ``scale`` converts proxy px to full-res px; ``border`` proxy px of every frame edge and the
-    ``exclude`` mask (bool, proxy size) are ignored. Raises ``ValueError`` when some frames cannot be
-    connected to the others (flat, black, or no overlap).
+    ``exclude`` mask (bool, proxy size) are ignored. Each proxy is loaded once while the pyramids fit
+    ``budget_bytes``. Raises ``ValueError`` when some frames cannot be connected to the others (flat,
+    black, or no overlap).
     """
-    first = load_proxy(0)
+    store = _ProxyStore(load_proxy, budget_bytes)
+    first = store.get(0).images[0]
     xp = xp_of(first)
     shape = first.shape
-    total_steps = (2 if detect_static else 1) * num_frames - 1
+    total_steps = 2 * num_frames - 1
     step = 0
 
     def tick() -> None:
@@ -513,28 +518,26 @@ def estimate_pan_offsets(load_proxy: Callable[[int], Any], num_frames: int, scal
         if progress is not None:
             progress(step, total_steps)
 
-    static = None
-    if detect_static and num_frames > 1:
-        change = xp.zeros(shape, dtype=np.float32)
-        gradient = xp.zeros(shape, dtype=np.float32)
-        textured = 0
-        previous = first
-        for n in range(num_frames):
-            current = previous if n == 0 else load_proxy(n)
-            if n:
-                change += xp.abs(current - previous)
-            gy, gx = xp.gradient(current)
-            magnitude = xp.sqrt(gx * gx + gy * gy)
-            gradient += magnitude
-            textured += int((magnitude > 3 * TEXTURE_GRADIENT).sum())
-            previous = current
-            tick()
-        to_host = (lambda v: v) if xp is np else (lambda v: v.get())
-        static = static_overlay_mask(to_host(change) / (num_frames - 1), to_host(gradient) / num_frames,
-                                     textured / num_frames)
+    # Pass 1: temporal statistics for the screen-fixed overlay mask (the proxies stay in the store).
+    change = xp.zeros(shape, dtype=np.float32)
+    gradient = xp.zeros(shape, dtype=np.float32)
+    textured = 0
+    previous = first
+    for n in range(num_frames):
+        current = store.get(n).images[0]
+        if n:
+            change += xp.abs(current - previous)
+        gy, gx = xp.gradient(current)
+        magnitude = xp.sqrt(gx * gx + gy * gy)
+        gradient += magnitude
+        textured += int((magnitude > 3 * TEXTURE_GRADIENT).sum())
+        previous = current
+        tick()
+    to_host = (lambda v: v) if xp is np else (lambda v: v.get())
+    static = static_overlay_mask(to_host(change) / (num_frames - 1), to_host(gradient) / num_frames,
+                                 textured / num_frames)
     ignore = static if exclude is None else (exclude if static is None else (static | np.asarray(exclude)))
-    weight = base_weight(shape, border, None if ignore is None else xp.asarray(ignore), xp)
-    store = _ProxyStore(load_proxy, weight, budget_bytes)
+    weights = build_weights(shape, border, None if ignore is None else xp.asarray(ignore), xp)
 
     measurements: list[Measurement] = []
     disagreement = np.zeros(num_frames)
@@ -552,10 +555,10 @@ def estimate_pan_offsets(load_proxy: Callable[[int], Any], num_frames: int, scal
     # candidate); they give the chain that predicts where farther neighbours overlap.
     for i in range(num_frames - 1):
         previous = [tuple(velocity[i - 1])] if i - 1 in velocity else []
-        est = estimate_pair(store.get(i), store.get(i + 1), candidates=previous)
+        est = estimate_pair(store.get(i), store.get(i + 1), weights, candidates=previous)
         if measure(i, i + 1, est):
             velocity[i] = np.array([est.dx, est.dy])
-            tile = tile_disagreement(store.get(i), store.get(i + 1), (est.dx, est.dy)) * scale
+            tile = tile_disagreement(store.get(i), store.get(i + 1), weights, (est.dx, est.dy)) * scale
             disagreement[i] = max(disagreement[i], tile)
             disagreement[i + 1] = max(disagreement[i + 1], tile)
         tick()
@@ -567,7 +570,7 @@ def estimate_pan_offsets(load_proxy: Callable[[int], Any], num_frames: int, scal
             hint = np.sum(chain, axis=0)
             if abs(hint[0]) > 0.7 * w or abs(hint[1]) > 0.7 * h:
                 break  # too little overlap to be worth measuring
-            measure(i, j, estimate_pair(store.get(i), store.get(j), hint=tuple(hint)))
+            measure(i, j, estimate_pair(store.get(i), store.get(j), weights, hint=tuple(hint)))
     positions, kept = solve_positions(num_frames, measurements)
     confidence = np.zeros(num_frames)
     count = np.zeros(num_frames)
@@ -576,4 +579,4 @@ def estimate_pan_offsets(load_proxy: Callable[[int], Any], num_frames: int, scal
             confidence[f] += m.score if keep else 0.0
             count[f] += 1
     confidence = np.divide(confidence, count, out=np.zeros(num_frames), where=count > 0)
-    return PanResult(positions[:, 0], positions[:, 1], confidence, disagreement, static, scale, measurements, kept)
+    return PanResult(positions[:, 0], positions[:, 1], confidence, disagreement, static)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["KERNELS", "box_reduce", "kernel_taps", "sample_bounds", "sample_shifted", "xp_of"]
+__all__ = ["KERNELS", "box_reduce", "kernel_taps", "ndimage_of", "sample_bounds", "sample_shifted", "xp_of"]
 
 # name -> support radius in pixels (taps = 2 * radius)
 KERNELS = {"cubic": 2, "lanczos3": 3, "lanczos4": 4}
@@ -28,7 +28,8 @@ def xp_of(array: Any) -> Any:
     return cupy.get_array_module(array)
 
 
-def _ndimage(xp: Any) -> Any:
+def ndimage_of(xp: Any) -> Any:
+    """``scipy.ndimage`` for NumPy, ``cupyx.scipy.ndimage`` for CuPy (imported on first use)."""
     if xp is np:
         import scipy.ndimage
 
@@ -65,7 +66,7 @@ def sample_shifted(plane: Any, shift_x: float, shift_y: float, rows: tuple[int, 
     same for columns. Float32 in, float32 out, on the array's own device.
     """
     xp = xp_of(plane)
-    ndi = _ndimage(xp)
+    ndi = ndimage_of(xp)
     radius = KERNELS[kernel]
     out = plane
     for axis, shift, (lo, hi) in ((0, shift_y, rows), (1, shift_x, cols)):
@@ -97,13 +98,11 @@ def sample_shifted(plane: Any, shift_x: float, shift_y: float, rows: tuple[int, 
 
 def sample_bounds(length: int, shift: float, kernel: str = "cubic") -> tuple[int, int]:
     """The widest ``range(lo, hi)`` of output coordinates whose taps at ``coordinate + shift`` stay inside."""
-    radius = KERNELS[kernel]
-    lo = math.ceil(radius - 1 - shift)
-    # floor(x + shift) + radius <= length - 1  <=>  x + shift < length - radius
-    hi = math.ceil(length - radius - shift)
     if math.floor(shift) == shift:  # no interpolation: every in-range sample is usable
-        lo, hi = math.ceil(-shift), math.ceil(length - shift)
-    return max(lo, -(1 << 30)), hi
+        return math.ceil(-shift), math.ceil(length - shift)
+    radius = KERNELS[kernel]
+    # floor(x + shift) - radius + 1 >= 0  and  floor(x + shift) + radius <= length - 1
+    return math.ceil(radius - 1 - shift), math.ceil(length - radius - shift)
 
 
 def box_reduce(plane: Any, factor: int) -> Any:

@@ -42,7 +42,7 @@ class FramePlacement:
     def weight(self) -> float:
         """Weight in the average: a frame whose pixels fall nearer the canvas grid carries less
         interpolation error (none at a whole-pixel phase), so it counts more (10x at phase 0,
-        0.48x at half a pixel on both axes). Measured on a 48-frame line-art pan: +3.7 dB clean."""
+        0.48x at half a pixel on both axes)."""
         phase = math.sin(math.pi * self.shift_x) ** 2 + math.sin(math.pi * self.shift_y) ** 2
         return 1.0 / (PHASE_WEIGHT_FLOOR + phase)
 
@@ -81,10 +81,10 @@ def plan_canvas(xs: Sequence[float], ys: Sequence[float], width: int, height: in
 def edge_weight(length: int, shift: float, span: tuple[int, int], feather: float) -> np.ndarray:
     """1-D weight of canvas positions ``span`` reading frame coordinate ``X + shift``: ramps up over
     ``feather`` px from each frame edge (the first and last pixel weigh ``1 / (feather + 1)``)."""
+    if feather <= 0:
+        return np.ones(span[1] - span[0], dtype=np.float32)
     coord = np.arange(span[0], span[1], dtype=np.float64) + shift
     distance = np.minimum(coord, length - 1 - coord)
-    if feather <= 0:
-        return np.ones(len(coord), dtype=np.float32)
     return np.clip((distance + 1) / (feather + 1), 1e-3, 1.0).astype(np.float32)
 
 
@@ -110,13 +110,12 @@ class StreamingRender:
         wy = xp.asarray(edge_weight(plane.shape[0], place.shift_y, place.rows, feather))
         wx = xp.asarray(edge_weight(plane.shape[1], place.shift_x, place.cols, feather))
         weight = wy[:, None] * (wx[None, :] * np.float32(place.weight))
+        self.coverage[window] += weight
         if self.mode == "average":
             self.total[window] += weight * values
-            self.coverage[window] += weight
         else:
             reduce = xp.minimum if self.mode == "min" else xp.maximum
             reduce(self.total[window], values, out=self.total[window])
-            self.coverage[window] += weight
 
     def result(self) -> tuple[Any, Any]:
         """(values float32, coverage weight); uncovered pixels hold NaN."""
