@@ -79,7 +79,7 @@ def test_averaging_a_noisy_pan_beats_one_frame():
 
 
 @pytest.mark.parametrize("fmt", [vs.YUV420P8, vs.YUV422P10, vs.GRAY16, vs.YUV444PS, vs.RGBH])
-def test_stitch_keeps_the_format_and_chroma_lines_up(fmt):
+def test_stitch_keeps_the_format_and_the_luma_of_a_444_still(fmt):
     clip, _ = pan_clip(fmt=fmt)
     still = vo.stitch(clip)
     assert still.format.id == vs.core.get_video_format(fmt).id
