@@ -5,7 +5,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV="$ROOT/.venv"
 STAMP="$VENV/.vsovermix-stamp"
-EXTRAS="test,peers"
+EXTRAS="test,peers,demo"
 
 say() { printf '[vsovermix] %s\n' "$*" >&2; }
 

@@ -27,15 +27,24 @@ def test_demo_writes_its_files_and_improves_psnr(tmp_path, capsys):
     out_dir = tmp_path / "demo"
     assert main(["demo", "--output-dir", str(out_dir), "--frames", "8", "--tr", "1", "--backend", "numpy"]) == 0
     names = sorted(p.name for p in out_dir.iterdir())
-    assert names == ["clean.png", "input.png", "output.png", "report.txt", "side_by_side.png"]
+    assert names == ["pan_frame0.png", "pan_side_by_side.png", "pan_still.png", "pan_truth.png", "report.txt",
+                     "steam_clean.png", "steam_input.png", "steam_output.png", "steam_side_by_side.png"]
     assert list(tmp_path.iterdir()) == [out_dir]  # nothing written outside its folder
-    assert "PSNR against the clean frames" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "PSNR against the clean frames" in out and "offset error median" in out
     report = (out_dir / "report.txt").read_text()
     before = float(report.split("before ")[1].split(" dB")[0])
     after = float(report.split("after ")[1].split(" dB")[0])
     assert after > before + 3.0, report
-    side = read_png(out_dir / "side_by_side.png")
-    assert side.shape[1] > 3 * read_png(out_dir / "input.png").shape[1]
+    side = read_png(out_dir / "steam_side_by_side.png")
+    assert side.shape[1] > 3 * read_png(out_dir / "steam_input.png").shape[1]
+    # The pan went through x264 with steam on it: still measured to hundredths, and the still is much
+    # closer to the clean scene than any frame.
+    median_error = float(report.split("offset error: median ")[1].split(" px")[0])
+    one_frame = float(report.split("one frame ")[1].split(" dB")[0])
+    still = float(report.split("the still ")[1].split(" dB")[0])
+    assert median_error < 0.02 and still > one_frame + 6.0, report
+    assert read_png(out_dir / "pan_still.png").shape == read_png(out_dir / "pan_truth.png").shape
 
 
 def test_demo_rejects_out_of_range_options(capsys):

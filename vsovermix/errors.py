@@ -17,6 +17,7 @@ __all__ = [
     "GpuOutOfMemoryError",
     "InvalidArgumentError",
     "MissingPluginError",
+    "MissingProgramError",
     "OutputExistsError",
     "UnsupportedFormatError",
     "VsOvermixError",
@@ -84,6 +85,10 @@ class BackendUnavailableError(VsOvermixError, RuntimeError):
 
 class MissingPluginError(VsOvermixError, RuntimeError):
     """A VapourSynth plugin namespace the function needs is not loaded."""
+
+
+class MissingProgramError(VsOvermixError, RuntimeError):
+    """A program the function runs (ffmpeg) is not installed; the message names the pip package that brings it."""
 
 
 class GpuOutOfMemoryError(VsOvermixError, MemoryError):

@@ -2,8 +2,9 @@
 
 How it works, for one pair of frames A, B with ``B(x) = A(x + d)``:
 
-1. Both frames' luma is box-reduced to a *proxy* about 960 px wide (``proxy_scale``) and a pyramid
-   of 2x box reductions. Box reduction commutes with translation, so offsets scale exactly.
+1. Both frames' luma is box-reduced to a *proxy* about 960 px wide (``proxy_scale``), band-passed
+   (``make_proxy``), and reduced into a pyramid of 2x box reductions. Box reduction commutes with
+   translation, so offsets scale exactly.
 2. Coarse: phase correlation on the smallest level (Hann window, masked) gives a few peak
    candidates; each is refined there and the one that explains most textured pixels wins. A
    screen-fixed logo makes a zero-shift peak; it loses this vote unless it covers most of the frame.
@@ -55,6 +56,7 @@ TEXTURE_GRADIENT = 0.01  # gradient (per proxy px, peak units) above which a pix
 PAIR_SIGMA_FLOOR = 0.005  # full-res px added to every pair's standard error: no pair is trusted infinitely
 NON_TRANSLATION_TOLERANCE = 0.5  # full-res px: tiles disagreeing more than this mean zoom/rotation/parallax
 PROXY_BLUR = 2.0  # Gaussian sigma (proxy px): removes the aliasing that biases interpolated sub-pixel fits
+PROXY_HIGHPASS = 4.0  # Gaussian sigma (proxy px) of the smooth part removed: translucent layers moving on their own
 
 
 def proxy_scale(width: int) -> int:
@@ -63,14 +65,18 @@ def proxy_scale(width: int) -> int:
 
 
 def make_proxy(luma: Any, scale: int) -> Any:
-    """The image alignment works on: peak-normalised luma, box-reduced by ``scale``, then blurred.
+    """The image alignment works on: peak-normalised luma, box-reduced by ``scale``, then band-passed.
 
-    The blur is the same on every frame, so it does not move anything; it removes the aliased detail
+    Both filters are the same on every frame, so they move nothing. The blur removes the aliased detail
     of sharp line art that interpolation cannot shift faithfully (without it, offsets on box-reduced
-    line art were biased by a few hundredths of a pixel).
+    line art were biased by a few hundredths of a pixel). Subtracting a wider blur removes what is
+    smooth: drifting steam, smoke, glow and fades add a soft brightness field that moves on its own and
+    dragged whole pans along with it (0.5 px per frame pair under light steam); edges keep their place.
     """
+    ndimage = ndimage_of(xp_of(luma))
     reduced = box_reduce(luma.astype(np.float32, copy=False), scale)
-    return ndimage_of(xp_of(luma)).gaussian_filter(reduced, PROXY_BLUR, truncate=3.0, mode="nearest")
+    sharp = ndimage.gaussian_filter(reduced, PROXY_BLUR, truncate=3.0, mode="nearest")
+    return sharp - ndimage.gaussian_filter(sharp, PROXY_HIGHPASS, truncate=3.0, mode="nearest")
 
 
 @dataclass

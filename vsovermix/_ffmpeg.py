@@ -1,0 +1,74 @@
+"""Round trips through real encoders (x264 by ffmpeg) for the demo, the benchmarks and the tests.
+
+ffmpeg only compresses here: the caller hands it raw 8-bit 4:2:0 planes and gets the decoded planes
+back, so every colour conversion stays in VapourSynth's hands and the codec is the only damage (no
+colour tags either: tagging the output makes ffmpeg convert ranges on its own).
+The binary comes from the ``imageio-ffmpeg`` wheel (the ``demo`` extra), else from ``PATH``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .errors import FuncLike, MissingProgramError
+
+__all__ = ["Yuv420", "ffmpeg_executable", "x264_roundtrip"]
+
+Yuv420 = tuple[np.ndarray, np.ndarray, np.ndarray]  # uint8 Y (H, W), U and V (H/2, W/2)
+
+
+def ffmpeg_executable(func: FuncLike) -> str:
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError):
+        pass
+    found = shutil.which("ffmpeg")
+    if found is None:
+        raise MissingProgramError(func, "ffmpeg is needed to encode the clip and none was found; "
+                                        "pip install imageio-ffmpeg (or vsovermix[demo]), or put ffmpeg on PATH")
+    return found
+
+
+def x264_roundtrip(func: FuncLike, frames: Sequence[Yuv420], *, crf: float = 18.0, preset: str = "medium",
+                   fps: tuple[int, int] = (24000, 1001), tune: str = "animation") -> list[Yuv420]:
+    """Encode 8-bit 4:2:0 frames with libx264 at ``crf`` and decode them again.
+
+    Deterministic: one encoder thread, so the same input gives the same bitstream run after run.
+    """
+    exe = ffmpeg_executable(func)
+    height, width = frames[0][0].shape
+    if height % 2 or width % 2:
+        raise ValueError(f"4:2:0 needs an even frame size, got {width}x{height}")
+    raw = ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}"]
+    with tempfile.TemporaryDirectory(prefix="vsovermix-x264-") as folder:
+        encoded = Path(folder) / "clip.mkv"
+        payload = b"".join(np.ascontiguousarray(p, dtype=np.uint8).tobytes() for frame in frames for p in frame)
+        _run([exe, "-v", "error", *raw, "-r", f"{fps[0]}/{fps[1]}", "-i", "pipe:0", "-c:v", "libx264",
+                    "-preset", preset, "-tune", tune, "-crf", f"{crf:g}", "-threads", "1", str(encoded)], payload)
+        decoded = _run([exe, "-v", "error", "-i", str(encoded), *raw, "pipe:1"], b"")
+    luma, chroma = height * width, (height // 2) * (width // 2)
+    size = luma + 2 * chroma
+    if len(decoded) != size * len(frames):
+        raise RuntimeError(f"ffmpeg decoded {len(decoded) / size:g} frames of {len(frames)}")
+    out = []
+    for n in range(len(frames)):
+        buf = np.frombuffer(decoded, np.uint8, size, n * size)
+        out.append((buf[:luma].reshape(height, width), buf[luma:luma + chroma].reshape(height // 2, width // 2),
+                    buf[luma + chroma:].reshape(height // 2, width // 2)))
+    return out
+
+
+def _run(command: list[str], stdin: bytes) -> bytes:
+    done = subprocess.run(command, input=stdin, capture_output=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"ffmpeg failed ({done.returncode}; libx264 is needed, the imageio-ffmpeg wheel has it): "
+                           f"{done.stderr.decode(errors='replace')[-500:]}")
+    return done.stdout
