@@ -63,8 +63,7 @@ def degrade(frame, kind, rng):
 
 
 def ours_positions(frames, scale=1):
-    proxies = [align.make_proxy(f / 255, scale) for f in frames]
-    result = align.estimate_pan_offsets(lambda n: proxies[n], len(frames), scale)
+    result = align.estimate_pan_offsets(lambda n: (frames[n] / 255).astype(np.float32), len(frames), scale)
     return np.stack([result.x, result.y], axis=1)
 
 

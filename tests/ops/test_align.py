@@ -16,7 +16,8 @@ from vsovermix.ops.align import (
 K, WIDTH, HEIGHT = 2, 200, 144
 
 
-def proxies(frames, noise=0.0, logo=False, seed=0):
+def lumas(frames, noise=0.0, logo=False, seed=0):
+    """Peak-normalised luma of each frame, as ``estimate_pan_offsets`` loads it."""
     rng = np.random.default_rng(seed)
     out = []
     for frame in frames:
@@ -26,14 +27,14 @@ def proxies(frames, noise=0.0, logo=False, seed=0):
             y[8:30, 140:190] = 0.5 * y[8:30, 140:190] + 0.5 * 235
             y[8:10, 140:190] = 20
         y = np.clip(np.floor(y + rng.normal(0, noise, y.shape) + 0.5), 0, 255) if noise or logo else y
-        out.append(make_proxy((y / 255).astype(np.float32), 1))
+        out.append((y / 255).astype(np.float32))
     return out
 
 
 @pytest.mark.parametrize(("noise", "logo"), [(0.0, False), (3.0, False), (2.0, True)])
 def test_pan_positions_are_exact_to_hundredths(noise, logo):
     offsets = random_walk(10, (20, 8), 12, seed=3)
-    prox = proxies(pan_frames(K, WIDTH, HEIGHT, offsets), noise, logo)
+    prox = lumas(pan_frames(K, WIDTH, HEIGHT, offsets), noise, logo)
     result = estimate_pan_offsets(lambda n: prox[n], len(prox), 1)
     truth = truth_positions(offsets, K)
     error = np.abs(np.r_[result.x - truth[:, 0], result.y - truth[:, 1]])
@@ -53,8 +54,8 @@ def test_drifting_steam_does_not_drag_the_pan():
     frames = [luma(f) for f in pan_frames(K, WIDTH, HEIGHT, offsets)]
     alpha = make_steam_alpha(HEIGHT, WIDTH, len(frames), seed=2, count=6)
     rng = np.random.default_rng(4)
-    prox = [make_proxy((np.clip(np.floor(f * (1 - a) + STEAM_LEVEL * a + rng.normal(0, 2, f.shape) + 0.5), 0, 255)
-                        / 255).astype(np.float32), 1) for f, a in zip(frames, alpha, strict=True)]
+    prox = [(np.clip(np.floor(f * (1 - a) + STEAM_LEVEL * a + rng.normal(0, 2, f.shape) + 0.5), 0, 255)
+             / 255).astype(np.float32) for f, a in zip(frames, alpha, strict=True)]
     result = estimate_pan_offsets(lambda n: prox[n], len(prox), 1)
     truth = truth_positions(offsets, K)
     error = np.abs(np.r_[result.x - truth[:, 0], result.y - truth[:, 1]])
@@ -62,14 +63,14 @@ def test_drifting_steam_does_not_drag_the_pan():
 
 
 def test_each_frame_is_loaded_once():
-    prox = proxies(pan_frames(K, WIDTH, HEIGHT, random_walk(6, (20, 8), 6, seed=1)))
+    prox = lumas(pan_frames(K, WIDTH, HEIGHT, random_walk(6, (20, 8), 6, seed=1)))
     loads = []
     estimate_pan_offsets(lambda n: loads.append(n) or prox[n], len(prox), 1)
     assert sorted(loads) == list(range(len(prox)))
 
 
 def test_pair_estimate_sign_convention():
-    a, b = proxies(pan_frames(K, WIDTH, HEIGHT, np.array([[10, 10], [17, 4]])))
+    a, b = (make_proxy(y, 1) for y in lumas(pan_frames(K, WIDTH, HEIGHT, np.array([[10, 10], [17, 4]]))))
     est = estimate_pair(build_pyramid(a), build_pyramid(b), build_weights(a.shape, 2))
     assert est.valid
     assert est.dx == pytest.approx(3.5, abs=0.02) and est.dy == pytest.approx(-3.0, abs=0.02)
@@ -84,7 +85,7 @@ def test_zoom_is_reported_as_non_translation():
         xs = (np.arange(WIDTH) - WIDTH / 2) / scale + WIDTH / 2
         zoomed.append(np.array([np.interp(xs, np.arange(WIDTH), row) for row in
                                 np.array([np.interp(ys, np.arange(HEIGHT), col) for col in base.T]).T]))
-    prox = [make_proxy((z / 255).astype(np.float32), 1) for z in zoomed]
+    prox = [(z / 255).astype(np.float32) for z in zoomed]
     result = estimate_pan_offsets(lambda n: prox[n], 4, 1)
     assert result.non_translation.max() > NON_TRANSLATION_TOLERANCE
 
@@ -108,3 +109,15 @@ def test_flat_frames_cannot_be_aligned():
     flat = [np.full((HEIGHT, WIDTH), 0.5, np.float32) for _ in range(3)]
     with pytest.raises(ValueError, match="not connected"):
         estimate_pan_offsets(lambda n: flat[n], 3, 1)
+
+
+def test_threads_do_not_change_the_result(monkeypatch):
+    from vsovermix.ops import parallel
+
+    offsets = random_walk(16, (8, 4), 4, seed=8)
+    prox = lumas(pan_frames(K, WIDTH, HEIGHT, offsets), noise=2.0)
+    threaded = estimate_pan_offsets(lambda n: prox[n], len(prox), 1)
+    monkeypatch.setattr(parallel, "WORKERS", 1)
+    inline = estimate_pan_offsets(lambda n: prox[n], len(prox), 1)
+    np.testing.assert_array_equal(threaded.x, inline.x)
+    np.testing.assert_array_equal(threaded.y, inline.y)

@@ -63,3 +63,26 @@ def test_median_in_bands_equals_a_stacked_median():
     expected = np.take_along_axis(ordered, (np.maximum(valid - 1, 0) // 2)[None], 0)[0]
     np.testing.assert_array_equal(values, expected)
     np.testing.assert_array_equal(count, valid)
+
+
+@pytest.mark.parametrize("mode", ["average", "min"])
+def test_row_bands_on_threads_give_the_same_canvas(monkeypatch, mode):
+    from vsovermix.ops import parallel
+
+    rng = np.random.default_rng(2)
+    frames = [rng.uniform(0, 255, (300, 200)).astype(np.float32) for _ in range(3)]
+    positions = [(0.0, 0.0), (13.25, 7.5), (29.6, -4.3)]
+    canvas = plan_canvas([p[0] for p in positions], [p[1] for p in positions], 200, 300)
+
+    def render():
+        acc = StreamingRender(mode, canvas.width, canvas.height)
+        for f, (x, y) in zip(frames, positions, strict=True):
+            acc.add(f, canvas.placement(x, y, 200, 300, 0, 0, "lanczos3"), 8, "lanczos3")
+        return acc.result()
+
+    threaded = render()
+    monkeypatch.setattr(parallel, "WORKERS", 1)
+    inline = render()
+    assert parallel.row_bands(0, 300) == [(0, 300)]
+    for a, b in zip(threaded, inline, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -25,7 +25,7 @@ from ..errors import (
     UnsupportedFormatError,
     VsOvermixError,
 )
-from ..ops.align import NON_TRANSLATION_TOLERANCE, estimate_pan_offsets, make_proxy, proxy_scale
+from ..ops.align import NON_TRANSLATION_TOLERANCE, estimate_pan_offsets, proxy_scale
 from ..ops.resample import box_reduce
 
 __all__ = ["Pan", "align", "estimate_pan"]
@@ -145,7 +145,7 @@ def compute_pan(func: FuncLike, clip: vs.VideoNode, settings: _Settings,
             except ValueError as error:
                 raise UnsupportedFormatError(func, f"frame {n}: {error}; replace them first, e.g. "
                                                    "core.std.Expr(clip, 'x x = x 0 ?')") from None
-        return make_proxy(xp.asarray(luma), scale)
+        return xp.asarray(luma)
 
     try:
         result = estimate_pan_offsets(load, clip.num_frames, scale, neighbours=settings.neighbours,

@@ -2,9 +2,9 @@
 
 How it works, for one pair of frames A, B with ``B(x) = A(x + d)``:
 
-1. Both frames' luma is box-reduced to a *proxy* about 960 px wide (``proxy_scale``), band-passed
-   (``make_proxy``), and reduced into a pyramid of 2x box reductions. Box reduction commutes with
-   translation, so offsets scale exactly.
+1. Both frames' luma is box-reduced to a *proxy* about 960 px wide (``proxy_scale``) and a pyramid
+   of 2x box reductions, the finer levels band-passed (``band_pass``: soft steam and fades do not move
+   with the picture). Box reduction commutes with translation, so offsets scale exactly.
 2. Coarse: phase correlation on the smallest level (Hann window, masked) gives a few peak
    candidates; each is refined there and the one that explains most textured pixels wins. A
    screen-fixed logo makes a zero-shift peak; it loses this vote unless it covers most of the frame.
@@ -25,19 +25,22 @@ translation mean zoom, rotation or parallax, which a translation cannot stitch.
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
-from collections.abc import Callable
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .parallel import WORKERS, parallel_map, submit
 from .resample import box_reduce, ndimage_of, sample_bounds, sample_shifted, xp_of
 
 __all__ = [
     "PairEstimate",
     "PanResult",
     "Pyramid",
+    "band_pass",
     "build_pyramid",
     "build_weights",
     "estimate_pair",
@@ -56,6 +59,7 @@ TEXTURE_GRADIENT = 0.01  # gradient (per proxy px, peak units) above which a pix
 PAIR_SIGMA_FLOOR = 0.005  # full-res px added to every pair's standard error: no pair is trusted infinitely
 NON_TRANSLATION_TOLERANCE = 0.5  # full-res px: tiles disagreeing more than this mean zoom/rotation/parallax
 PROXY_BLUR = 2.0  # Gaussian sigma (proxy px): removes the aliasing that biases interpolated sub-pixel fits
+PAIR_CHUNK = 8  # consecutive pairs measured in a row by one worker (the previous motion seeds the next)
 PROXY_HIGHPASS = 4.0  # Gaussian sigma (proxy px) of the smooth part removed: translucent layers moving on their own
 
 
@@ -65,18 +69,25 @@ def proxy_scale(width: int) -> int:
 
 
 def make_proxy(luma: Any, scale: int) -> Any:
-    """The image alignment works on: peak-normalised luma, box-reduced by ``scale``, then band-passed.
+    """The image alignment starts from: peak-normalised luma, box-reduced by ``scale``, then blurred.
 
-    Both filters are the same on every frame, so they move nothing. The blur removes the aliased detail
+    The blur is the same on every frame, so it does not move anything; it removes the aliased detail
     of sharp line art that interpolation cannot shift faithfully (without it, offsets on box-reduced
-    line art were biased by a few hundredths of a pixel). Subtracting a wider blur removes what is
-    smooth: drifting steam, smoke, glow and fades add a soft brightness field that moves on its own and
-    dragged whole pans along with it (0.5 px per frame pair under light steam); edges keep their place.
+    line art were biased by a few hundredths of a pixel).
     """
-    ndimage = ndimage_of(xp_of(luma))
     reduced = box_reduce(luma.astype(np.float32, copy=False), scale)
-    sharp = ndimage.gaussian_filter(reduced, PROXY_BLUR, truncate=3.0, mode="nearest")
-    return sharp - ndimage.gaussian_filter(sharp, PROXY_HIGHPASS, truncate=3.0, mode="nearest")
+    return ndimage_of(xp_of(luma)).gaussian_filter(reduced, PROXY_BLUR, truncate=3.0, mode="nearest")
+
+
+def band_pass(level: Any) -> Any:
+    """A pyramid level minus its smooth part (Gaussian, ``PROXY_HIGHPASS`` px of that level).
+
+    Drifting steam, smoke, glow and fades add a soft brightness field that moves on its own; left in,
+    it dragged whole pans along with it (0.5 px per frame pair under light steam). Edges keep their
+    place. Per level (not once at the finest and then reduced), so each level keeps the shapes of
+    its own scale.
+    """
+    return level - ndimage_of(xp_of(level)).gaussian_filter(level, PROXY_HIGHPASS, truncate=3.0, mode="nearest")
 
 
 @dataclass
@@ -112,8 +123,14 @@ def _levels(image: Any) -> list[Any]:
 
 
 def build_pyramid(proxy: Any) -> Pyramid:
-    """A frame's pyramid: ``proxy`` and its 2x box reductions."""
-    return Pyramid(_levels(proxy))
+    """A frame's pyramid: ``proxy`` and its 2x box reductions, band-passed but for the coarsest.
+
+    The coarsest level picks among phase-correlation peaks by how many textured pixels each explains:
+    there the scene's large shapes must outvote small things that move on their own, and only the
+    finer levels, which decide the sub-pixel offset, need the smooth fields gone.
+    """
+    levels = _levels(proxy)
+    return Pyramid([band_pass(level) for level in levels[:-1]] + levels[-1:])
 
 
 def build_weights(shape: tuple[int, int], border: int, exclude: Any | None = None, xp: Any = np) -> list[Any]:
@@ -151,6 +168,7 @@ class _Fit:
     score: float = 0.0
     sigma: np.ndarray = field(default_factory=lambda: np.full(2, np.inf))
     valid: bool = False
+    noise: float = math.inf  # typical residual of the pixels at ``d``
 
 
 def _overlap(shape: tuple[int, int], d: np.ndarray, kernel: str) -> tuple[tuple[int, int], tuple[int, int]] | None:
@@ -223,11 +241,27 @@ def _gauss_newton(a: Any, b: Any, weight: Any, d: np.ndarray, iterations: int, t
         step = -np.array([hyy * bx - hxy * by, hxx * by - hxy * bx]) / det
         inliers = int((edge_residual < 3 * sigma).sum())
         fit = _Fit(d + step, inliers / n_textured if n_textured else 0.0,
-                   sigma * np.sqrt(np.array([hyy, hxx]) / det), n_textured >= 8)
+                   sigma * np.sqrt(np.array([hyy, hxx]) / det), n_textured >= 8, sigma)
         d = d + step
         if np.abs(step).max() < tolerance:
             break
     return fit
+
+
+def _explained_pixels(a: Any, b: Any, weight: Any, b_gradient: tuple[Any, Any], d: np.ndarray, noise: float,
+                      kernel: str = "cubic") -> int:
+    """How many of B's textured, weighted pixels ``A(y + d)`` matches within three times ``noise``."""
+    spans = _overlap(a.shape, d, kernel)
+    if spans is None:
+        return 0
+    (r0, r1), (c0, c1) = spans
+    inner = (slice(r0, r1), slice(c0, c1))
+    residual = sample_shifted(a, d[0], d[1], (r0, r1), (c0, c1), kernel) - b[inner]
+    ry, rx = round(d[1]), round(d[0])
+    counted = weight[r0 + ry:r1 + ry, c0 + rx:c1 + rx] * weight[inner] > 0.5
+    gx, gy = b_gradient
+    textured = (gx[inner] ** 2 + gy[inner] ** 2 > TEXTURE_GRADIENT**2) & counted
+    return int((xp_of(a).abs(residual[textured]) < 3 * noise).sum())
 
 
 def central_gradient(plane: Any) -> tuple[Any, Any]:
@@ -308,18 +342,23 @@ def estimate_pair(a: Pyramid, b: Pyramid, weights: list[Any], hint: tuple[float,
     starts = [np.array(hint, dtype=np.float64) / factor] if hint is not None else \
         _phase_candidates(a.images[top], b.images[top], weights[top])
     starts += [np.array(c, dtype=np.float64) / factor for c in candidates]
-    best: _Fit | None = None
-    for start in starts:
-        fit = a.fit(b, weights, top, start, 8, 0.01)
-        if fit.valid and (best is None or fit.score > best.score + 1e-6):
-            best = fit
-    if best is None:
+    fits = [fit for fit in (a.fit(b, weights, top, start, 8, 0.01) for start in starts) if fit.valid]
+    if not fits:
         return PairEstimate(0.0, 0.0, 0.0, math.inf, math.inf, False)
+    best = fits[0]
+    if len(fits) > 1:
+        # Vote with one noise level for all: each fit's own is inflated when it is wrong, which made a
+        # wrong fit's residuals look like inliers. The offset that explains most textured pixels wins.
+        noise = min(fit.noise for fit in fits)
+        votes = [_explained_pixels(a.images[top], b.images[top], weights[top], b.gradient(top), fit.d, noise)
+                 for fit in fits]
+        best = fits[int(np.argmax(votes))]
     d = best.d
     for level in range(top - 1, -1, -1):
         finest = level == 0
-        # The level above leaves ~0.05 px here: two steps on a quarter of the finest pixels finish it.
-        fit = (a.fit(b, weights, level, d * 2, 2, 0.005, stride=2) if finest
+        # The level above leaves ~0.05 px here (more under steam: the coarsest level is not band-passed):
+        # up to three steps on a quarter of the finest pixels finish it.
+        fit = (a.fit(b, weights, level, d * 2, 3, 0.005, stride=2) if finest
                else a.fit(b, weights, level, d * 2, 3, 0.05))
         if not fit.valid:
             return PairEstimate(float(d[0]) * 2**(level + 1), float(d[1]) * 2**(level + 1), 0.0, math.inf, math.inf,
@@ -481,57 +520,92 @@ class PanResult:
 
 
 class _ProxyStore:
-    """Pyramids of the proxies, kept while they fit ``budget`` bytes, rebuilt from the source otherwise."""
+    """Pyramids of the frames, kept while they fit ``budget`` bytes, rebuilt from the source otherwise.
 
-    def __init__(self, load: Callable[[int], Any], budget: int):
-        self.load, self.budget = load, budget
+    ``load(n)`` (the frame's luma) always runs on the calling thread; only the arithmetic that turns it
+    into a pyramid goes to the host thread pool.
+    """
+
+    def __init__(self, load: Callable[[int], Any], scale: int, budget: int):
+        self.load, self.scale, self.budget = load, scale, budget
         self.cache: OrderedDict[int, Pyramid] = OrderedDict()
         self.used = 0
 
-    def get(self, n: int) -> Pyramid:
-        if n in self.cache:
-            self.cache.move_to_end(n)
-            return self.cache[n]
-        pyramid = build_pyramid(self.load(n))
+    def _build(self, luma: Any) -> Pyramid:
+        return build_pyramid(make_proxy(luma, self.scale))
+
+    def _put(self, n: int, pyramid: Pyramid) -> None:
         self.cache[n] = pyramid
         self.used += pyramid.nbytes
         while self.used > self.budget and len(self.cache) > 1:
             _, old = self.cache.popitem(last=False)
             self.used -= old.nbytes
+
+    def get(self, n: int) -> Pyramid:
+        if n in self.cache:
+            self.cache.move_to_end(n)
+            return self.cache[n]
+        pyramid = self._build(self.load(n))
+        self._put(n, pyramid)
         return pyramid
 
+    def stream(self, count: int) -> Iterator[Pyramid]:
+        """Pyramids of frames ``0 .. count - 1`` in order, built ahead on the pool while frames load."""
+        pending: deque[Future[Pyramid]] = deque()
+        ahead = 2 * WORKERS
+        for n in range(count):
+            luma = self.load(n)
+            pending.append(submit(self._build, luma) if xp_of(luma) is np else _done(self._build(luma)))
+            if len(pending) > ahead:
+                yield self._keep(n - len(pending) + 1, pending.popleft().result())
+        first = count - len(pending)
+        for k, future in enumerate(pending):
+            yield self._keep(first + k, future.result())
 
-def estimate_pan_offsets(load_proxy: Callable[[int], Any], num_frames: int, scale: int, *, neighbours: int = 3,
+    def _keep(self, n: int, pyramid: Pyramid) -> Pyramid:
+        self._put(n, pyramid)
+        return pyramid
+
+    def holds_all(self, count: int) -> bool:
+        return len(self.cache) == count
+
+
+def _done(value: Any) -> Future[Any]:
+    future: Future[Any] = Future()
+    future.set_result(value)
+    return future
+
+
+def estimate_pan_offsets(load_luma: Callable[[int], Any], num_frames: int, scale: int, *, neighbours: int = 3,
                          border: int = 4, exclude: Any | None = None, budget_bytes: int = 1 << 30,
                          progress: Callable[[int, int], None] | None = None) -> PanResult:
-    """Positions of all ``num_frames`` (>= 2) frames of a pan, from their peak-normalised proxies ``load_proxy(n)``.
+    """Positions of all ``num_frames`` (>= 2) frames of a pan from their luma ``load_luma(n)``.
 
-    ``scale`` converts proxy px to full-res px; ``border`` proxy px of every frame edge and the
-    ``exclude`` mask (bool, proxy size) are ignored. Each proxy is loaded once while the pyramids fit
-    ``budget_bytes``. Raises ``ValueError`` when some frames cannot be connected to the others (flat,
-    black, or no overlap).
+    ``load_luma(n)`` returns frame ``n``'s full-resolution luma, peak-normalised float32 (NumPy or
+    CuPy); ``scale`` is ``proxy_scale`` of its width. ``border`` proxy px of every frame edge and the
+    ``exclude`` mask (bool, proxy size) are ignored. Each frame is loaded once while the pyramids fit
+    ``budget_bytes``, always on the calling thread. Raises ``ValueError`` when some frames cannot be
+    connected to the others (flat, black, or no overlap).
     """
-    store = _ProxyStore(load_proxy, budget_bytes)
-    first = store.get(0).images[0]
-    xp = xp_of(first)
-    shape = first.shape
+    store = _ProxyStore(load_luma, scale, budget_bytes)
     total_steps = 2 * num_frames - 1
     step = 0
 
-    def tick() -> None:
+    def tick(amount: int = 1) -> None:
         nonlocal step
-        step += 1
+        step += amount
         if progress is not None:
             progress(step, total_steps)
 
-    # Pass 1: temporal statistics for the screen-fixed overlay mask (the proxies stay in the store).
-    change = xp.zeros(shape, dtype=np.float32)
-    gradient = xp.zeros(shape, dtype=np.float32)
+    # Pass 1: temporal statistics for the screen-fixed overlay mask (the pyramids stay in the store).
+    change = gradient = previous = None
     textured = 0
-    previous = first
-    for n in range(num_frames):
-        current = store.get(n).images[0]
-        if n:
+    for pyramid in store.stream(num_frames):
+        current = pyramid.images[0]
+        xp = xp_of(current)
+        if previous is None:
+            change, gradient = xp.zeros_like(current), xp.zeros_like(current)
+        else:
             change += xp.abs(current - previous)
         gy, gx = xp.gradient(current)
         magnitude = xp.sqrt(gx * gx + gy * gy)
@@ -539,35 +613,52 @@ def estimate_pan_offsets(load_proxy: Callable[[int], Any], num_frames: int, scal
         textured += int((magnitude > 3 * TEXTURE_GRADIENT).sum())
         previous = current
         tick()
+    xp = xp_of(previous)
+    shape = previous.shape
     to_host = (lambda v: v) if xp is np else (lambda v: v.get())
     static = static_overlay_mask(to_host(change) / (num_frames - 1), to_host(gradient) / num_frames,
                                  textured / num_frames)
     ignore = static if exclude is None else (exclude if static is None else (static | np.asarray(exclude)))
     weights = build_weights(shape, border, None if ignore is None else xp.asarray(ignore), xp)
+    # Pairs run on the pool only when every pyramid is in memory (a worker must never load a frame).
+    run = parallel_map if xp is np and store.holds_all(num_frames) else (lambda fn, items: [fn(i) for i in items])
 
     measurements: list[Measurement] = []
     disagreement = np.zeros(num_frames)
     velocity: dict[int, np.ndarray] = {}  # frame -> offset to the next frame, proxy px
     h, w = shape
 
-    def measure(i: int, j: int, est: PairEstimate) -> bool:
-        if not est.valid or est.score < 0.2:
-            return False
-        measurements.append(Measurement(i, j, est.dx * scale, est.dy * scale, est.sigma_x * scale,
-                                        est.sigma_y * scale, est.score))
-        return True
+    def usable(est: PairEstimate) -> bool:
+        return est.valid and est.score >= 0.2
 
-    # Consecutive pairs first, from scratch (phase correlation, plus the previous pair's motion as a
-    # candidate); they give the chain that predicts where farther neighbours overlap.
-    for i in range(num_frames - 1):
-        previous = [tuple(velocity[i - 1])] if i - 1 in velocity else []
-        est = estimate_pair(store.get(i), store.get(i + 1), weights, candidates=previous)
-        if measure(i, i + 1, est):
-            velocity[i] = np.array([est.dx, est.dy])
-            tile = tile_disagreement(store.get(i), store.get(i + 1), weights, (est.dx, est.dy)) * scale
-            disagreement[i] = max(disagreement[i], tile)
-            disagreement[i + 1] = max(disagreement[i + 1], tile)
-        tick()
+    def measure(i: int, j: int, est: PairEstimate) -> None:
+        if usable(est):
+            measurements.append(Measurement(i, j, est.dx * scale, est.dy * scale, est.sigma_x * scale,
+                                            est.sigma_y * scale, est.score))
+
+    def consecutive(chunk: range) -> list[tuple[PairEstimate, float]]:
+        # From scratch (phase correlation), with the previous pair's motion as one more candidate.
+        out: list[tuple[PairEstimate, float]] = []
+        previous_motion: list[tuple[float, float]] = []
+        for i in chunk:
+            est = estimate_pair(store.get(i), store.get(i + 1), weights, candidates=previous_motion)
+            tile = tile_disagreement(store.get(i), store.get(i + 1), weights, (est.dx, est.dy)) if usable(est) else 0.0
+            previous_motion = [(est.dx, est.dy)] if usable(est) else []
+            out.append((est, tile * scale))
+        return out
+
+    # Consecutive pairs first: they give the chain that predicts where farther neighbours overlap.
+    # Fixed chunks (not one per worker), so the result does not depend on the number of cores.
+    chunks = [range(k, min(k + PAIR_CHUNK, num_frames - 1)) for k in range(0, num_frames - 1, PAIR_CHUNK)]
+    for chunk, results in zip(chunks, run(consecutive, chunks), strict=True):
+        for i, (est, tile) in zip(chunk, results, strict=True):
+            measure(i, i + 1, est)
+            if usable(est):
+                velocity[i] = np.array([est.dx, est.dy])
+                disagreement[i] = max(disagreement[i], tile)
+                disagreement[i + 1] = max(disagreement[i + 1], tile)
+        tick(len(chunk))
+    farther: list[tuple[int, int, tuple[float, float]]] = []
     for i in range(num_frames):
         for j in range(i + 2, min(i + neighbours, num_frames - 1) + 1):
             chain = [velocity.get(m) for m in range(i, j)]
@@ -576,7 +667,10 @@ def estimate_pan_offsets(load_proxy: Callable[[int], Any], num_frames: int, scal
             hint = np.sum(chain, axis=0)
             if abs(hint[0]) > 0.7 * w or abs(hint[1]) > 0.7 * h:
                 break  # too little overlap to be worth measuring
-            measure(i, j, estimate_pair(store.get(i), store.get(j), weights, hint=tuple(hint)))
+            farther.append((i, j, (float(hint[0]), float(hint[1]))))
+    estimates = run(lambda p: estimate_pair(store.get(p[0]), store.get(p[1]), weights, hint=p[2]), farther)
+    for (i, j, _), est in zip(farther, estimates, strict=True):
+        measure(i, j, est)
     positions, kept = solve_positions(num_frames, measurements)
     confidence = np.zeros(num_frames)
     count = np.zeros(num_frames)

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .parallel import parallel_map, row_bands
 from .resample import sample_bounds, sample_shifted
 
 __all__ = ["RENDERS", "Canvas", "FramePlacement", "StreamingRender", "median_render", "plan_canvas"]
@@ -104,18 +105,23 @@ class StreamingRender:
         (r0, r1), (c0, c1) = place.rows, place.cols
         if r1 <= r0 or c1 <= c0:
             return
-        values = sample_shifted(plane, place.shift_x, place.shift_y, place.rows, place.cols, kernel)
-        window = (slice(r0, r1), slice(c0, c1))
         xp = self.xp
         wy = xp.asarray(edge_weight(plane.shape[0], place.shift_y, place.rows, feather))
-        wx = xp.asarray(edge_weight(plane.shape[1], place.shift_x, place.cols, feather))
-        weight = wy[:, None] * (wx[None, :] * np.float32(place.weight))
-        self.coverage[window] += weight
-        if self.mode == "average":
-            self.total[window] += weight * values
-        else:
-            reduce = xp.minimum if self.mode == "min" else xp.maximum
-            reduce(self.total[window], values, out=self.total[window])
+        wx = xp.asarray(edge_weight(plane.shape[1], place.shift_x, place.cols, feather)) * np.float32(place.weight)
+
+        def fold(rows: tuple[int, int]) -> None:
+            # Bands of rows own disjoint slices of the accumulators, so threads never write the same sample.
+            values = sample_shifted(plane, place.shift_x, place.shift_y, rows, place.cols, kernel)
+            window = (slice(*rows), slice(c0, c1))
+            weight = wy[rows[0] - r0:rows[1] - r0, None] * wx[None, :]
+            self.coverage[window] += weight
+            if self.mode == "average":
+                self.total[window] += weight * values
+            else:
+                reduce = xp.minimum if self.mode == "min" else xp.maximum
+                reduce(self.total[window], values, out=self.total[window])
+
+        parallel_map(fold, row_bands(r0, r1) if xp is np else [(r0, r1)])
 
     def result(self) -> tuple[Any, Any]:
         """(values float32, coverage weight); uncovered pixels hold NaN."""
