@@ -86,3 +86,22 @@ def test_row_bands_on_threads_give_the_same_canvas(monkeypatch, mode):
     assert parallel.row_bands(0, 300) == [(0, 300)]
     for a, b in zip(threaded, inline, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("mode", ["average", "min", "max"])
+def test_backends_agree_on_a_canvas(xp, mode):
+    from tests.conftest import to_numpy
+
+    rng = np.random.default_rng(3)
+    frames = [rng.uniform(0, 255, (120, 160)).astype(np.float32) for _ in range(3)]
+    positions = [(0.0, 0.0), (11.3, 4.75), (23.5, -6.2)]
+    canvas = plan_canvas([p[0] for p in positions], [p[1] for p in positions], 160, 120)
+
+    def render(lib):
+        acc = StreamingRender(mode, canvas.width, canvas.height, lib)
+        for f, (x, y) in zip(frames, positions, strict=True):
+            acc.add(lib.asarray(f), canvas.placement(x, y, 160, 120, 0, 0, "lanczos3"), 8, "lanczos3")
+        return [to_numpy(a) for a in acc.result()]
+
+    for got, want in zip(render(xp), render(np), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-3)
