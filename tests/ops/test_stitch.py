@@ -105,3 +105,28 @@ def test_backends_agree_on_a_canvas(xp, mode):
 
     for got, want in zip(render(xp), render(np), strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-3)
+
+
+@pytest.mark.parametrize("mode", ["min", "max", "median"])
+def test_selecting_renders_never_pick_a_lanczos_overshoot(mode):
+    # A hard step (50 | 200) at fractional positions: Lanczos rings to ~40 and ~210 beside it, and a
+    # min or max over frames would keep exactly those halos.
+    scene = np.where(np.arange(200)[None, :] % 50 < 25, 50.0, 200.0).repeat(80, axis=0).astype(np.float32)
+    positions = [(0.0, 0.0), (5.3, 1.5), (10.7, 2.25), (16.45, 3.6)]
+    frames = []
+    for x, y in positions:  # frame = scene shifted by (x, y), linear interpolation keeps values in range
+        ix, fx = int(np.floor(x)), x - np.floor(x)
+        shifted = (1 - fx) * scene[:, ix:ix + 150] + fx * scene[:, ix + 1:ix + 151]
+        iy = int(np.floor(y))
+        frames.append(np.ascontiguousarray(shifted[iy:iy + 60]))
+    canvas = plan_canvas([p[0] for p in positions], [p[1] for p in positions], 150, 60)
+    placements = [canvas.placement(x, y, 150, 60, 0, 0, "lanczos3") for x, y in positions]
+    if mode == "median":
+        values, _ = median_render(lambda i: frames[i], placements, canvas.width, canvas.height, "lanczos3")
+    else:
+        acc = StreamingRender(mode, canvas.width, canvas.height)
+        for f, p in zip(frames, placements, strict=True):
+            acc.add(f, p, 8, "lanczos3")
+        values, _ = acc.result()
+    covered = values[~np.isnan(values)]
+    assert covered.min() >= 50.0 - 1e-3 and covered.max() <= 200.0 + 1e-3

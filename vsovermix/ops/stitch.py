@@ -9,7 +9,9 @@ on the canvas and on every frame, so it cancels out of a pure translation.
 Renders: ``average`` (weighted, each frame's edges feathered so dirty borders and the resampling
 edge fade out instead of leaving a seam), ``min`` and ``max`` stream frame by frame with canvas-sized
 accumulators; ``median`` works in horizontal bands so its memory stays under a budget whatever the
-number of frames, re-reading the frames that cover each band.
+number of frames, re-reading the frames that cover each band. The selecting renders (min, max,
+median) clamp each resampled value to its 2x2 source neighbourhood, so they never pick a Lanczos
+overshoot.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .parallel import parallel_map, row_bands
-from .resample import sample_bounds, sample_shifted
+from .resample import sample_bounds, sample_shifted, xp_of
 
 __all__ = ["RENDERS", "Canvas", "FramePlacement", "StreamingRender", "median_render", "plan_canvas"]
 
@@ -79,6 +81,22 @@ def plan_canvas(xs: Sequence[float], ys: Sequence[float], width: int, height: in
     return Canvas(-(-span_w // mw) * mw, -(-span_h // mh) * mh, float(origin_x), float(origin_y))
 
 
+def clamp_to_neighbours(values: Any, plane: Any, shift_x: float, shift_y: float, rows: tuple[int, int],
+                        cols: tuple[int, int]) -> Any:
+    """``values`` (``plane`` resampled at ``X + shift``) clamped to the range of the 2x2 source pixels
+    around each position: Lanczos overshoots at edges, and a min or max render would pick exactly
+    those overshoots (dark or bright halos along every line)."""
+    xp = xp_of(plane)
+    y0, x0 = rows[0] + math.floor(shift_y), cols[0] + math.floor(shift_x)
+    h, w = rows[1] - rows[0], cols[1] - cols[0]
+    dy = 0 if shift_y == math.floor(shift_y) else 1
+    dx = 0 if shift_x == math.floor(shift_x) else 1
+    corners = [plane[y0 + a:y0 + a + h, x0 + b:x0 + b + w] for a in (0, dy) for b in (0, dx)]
+    lo = xp.minimum(xp.minimum(corners[0], corners[1]), xp.minimum(corners[2], corners[3]))
+    hi = xp.maximum(xp.maximum(corners[0], corners[1]), xp.maximum(corners[2], corners[3]))
+    return xp.clip(values, lo, hi)
+
+
 def edge_weight(length: int, shift: float, span: tuple[int, int], feather: float) -> np.ndarray:
     """1-D weight of canvas positions ``span`` reading frame coordinate ``X + shift``: ramps up over
     ``feather`` px from each frame edge (the first and last pixel weigh ``1 / (feather + 1)``)."""
@@ -112,6 +130,8 @@ class StreamingRender:
         def fold(rows: tuple[int, int]) -> None:
             # Bands of rows own disjoint slices of the accumulators, so threads never write the same sample.
             values = sample_shifted(plane, place.shift_x, place.shift_y, rows, place.cols, kernel)
+            if self.mode != "average":
+                values = clamp_to_neighbours(values, plane, place.shift_x, place.shift_y, rows, place.cols)
             window = (slice(*rows), slice(c0, c1))
             weight = wy[rows[0] - r0:rows[1] - r0, None] * wx[None, :]
             self.coverage[window] += weight
@@ -156,8 +176,10 @@ def median_render(fetch: Callable[[int], Any], placements: Sequence[FramePlaceme
         for k, i in enumerate(members):
             p = placements[i]
             r0, r1 = max(p.rows[0], top), min(p.rows[1], bottom)
-            stack[k, r0 - top:r1 - top, p.cols[0]:p.cols[1]] = np.asarray(
-                sample_shifted(fetch(i), p.shift_x, p.shift_y, (r0, r1), p.cols, kernel))
+            plane = fetch(i)
+            values = sample_shifted(plane, p.shift_x, p.shift_y, (r0, r1), p.cols, kernel)
+            stack[k, r0 - top:r1 - top, p.cols[0]:p.cols[1]] = clamp_to_neighbours(
+                values, plane, p.shift_x, p.shift_y, (r0, r1), p.cols)
         # NaN sorts last, so the k-th valid value of a pixel sits at index (valid - 1) // 2.
         stack.sort(axis=0)
         valid = np.sum(~np.isnan(stack), axis=0)
