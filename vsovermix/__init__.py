@@ -23,6 +23,7 @@ from .errors import (
     VsOvermixError,
 )
 from .filters.align import Pan, align, estimate_pan
+from .filters.detelecine import detelecine
 from .filters.steam import steam
 from .filters.stitch import stitch
 
@@ -43,6 +44,7 @@ __all__ = [
     "VsOvermixError",
     "__version__",
     "align",
+    "detelecine",
     "estimate_pan",
     "steam",
     "stitch",

@@ -1,0 +1,133 @@
+"""vo.detelecine vs VIVTC (VFM + VDecimate) and TIVTC (TFM + TDecimate), on the same clips, in one run.
+
+Clips (tests/telecine_clips.py): a 720x480 pan over the bundled public-domain drawing, 96 film
+frames, hard 3:2 telecine made with std; cases: clean, a cross-fade, a splice of two telecined clips
+mid-cycle, two telecined frames deleted (orphan fields), 30p credits over frames 40-79, a static
+shot, and the clean clip through interlaced MPEG-2 (ffmpeg). Speed: input frames per second at
+720x480 and 1920x1080 YUV420P8, source frames held in memory.
+
+    .venv/bin/python benchmarks/bench_detelecine.py      # writes benchmarks/results/detelecine.json
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import vapoursynth as vs
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.common import metadata, write_result
+from tests import telecine_clips as tc
+from vsovermix import detelecine
+from vsovermix._vs.frames import plane_view
+from vsovermix.ops.telecine import COMBED_SHARE, comb_map
+from vsovermix.ops.telecine import _block_share as block_share
+
+core = vs.core
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "park.png"
+CHAINS = {
+    "vsovermix": lambda c: detelecine(c),
+    "vivtc": lambda c: c.vivtc.VFM(order=1).vivtc.VDecimate(),
+    "tivtc": lambda c: c.tivtc.TFM(order=1).tivtc.TDecimate(),
+}
+
+
+def combed_frames(clip: vs.VideoNode) -> int:
+    """Output frames whose own fields comb (same test for every tool: a 16x16 block of the analysis grid with
+    more than 12 % combed pixels)."""
+    from vsovermix.ops.telecine import field_proxy
+
+    count = 0
+    for f in clip.frames(close=True):
+        fields = field_proxy(np.asarray(plane_view(f, 0)), 255.0, True)
+        count += block_share(comb_map(fields.first, fields.second, True)) >= COMBED_SHARE
+    return count
+
+
+def cases() -> dict[str, tuple[vs.VideoNode, vs.VideoNode | None]]:
+    """name -> (telecined clip, the film frames it was made of; None where there is no single truth)."""
+    a = tc.film(96, 720, 480)
+    b = tc.film(96, 720, 480, step=(3, 4), flip=True)
+    clean = tc.telecine(a)
+    deleted = clean[:57] + clean[58:88] + clean[89:]
+    return {
+        "clean": (clean, a),
+        "crossfade": (tc.telecine(tc.crossfade(a, b, 40, 24)), tc.crossfade(a, b, 40, 24)),
+        "splice": (clean[:53] + tc.telecine(b)[27:], a + b),
+        "deleted_frames": (deleted, a),
+        "credits_30p": (tc.with_30p_credits(clean, 40, 80), None),
+        "static": (tc.telecine(tc.film(40, 720, 480, step=(0, 0))), tc.film(40, 720, 480, step=(0, 0))),
+        "mpeg2": (tc.mpeg2(clean), a),
+    }
+
+
+def accuracy(results: dict) -> None:
+    rows = {}
+    for name, (clip, film) in cases().items():
+        truth = None if film is None else tc.luma_frames(film)
+        row = {}
+        for tool, chain in CHAINS.items():
+            out = chain(clip)
+            entry: dict[str, object] = {"frames_out": out.num_frames, "combed": combed_frames(out)}
+            if truth is not None:
+                got = tc.classify(tc.luma_frames(out), truth)
+                psnr = np.array(got["psnr"])
+                entry.update(exact=got["exact"], duplicates=got["duplicates"],
+                             worst_psnr=float(psnr.min()), median_psnr=float(np.median(psnr)))
+            if tool == "vsovermix":
+                props = [(int(f.props["OvrInterpolated"]), float(f.props["OvrCombed"])) for f in out.frames(close=True)]
+                entry["interpolated"] = sum(i for i, _ in props)
+                entry["largest_combed_score_shown_woven"] = max((c for i, c in props if not i), default=0.0)
+            row[tool] = entry
+        rows[name] = row
+        print(f"{name} (in {clip.num_frames}): " + "; ".join(
+            f"{tool} out {e['frames_out']} exact {e.get('exact', '-')} dup {e.get('duplicates', '-')} "
+            f"combed {e['combed']} worst {e.get('worst_psnr', float('nan')):.1f} dB"
+            + (f" interp {e['interpolated']}" if "interpolated" in e else "")
+            for tool, e in row.items()))
+    results["accuracy"] = rows
+
+
+def speed(results: dict) -> None:
+    from vsovermix._png import read_png
+
+    rows = {}
+    for label, (w, h) in {"720x480": (720, 480), "1920x1080": (1920, 1080)}.items():
+        image = read_png(SHARED)[:, :, :3] if SHARED.exists() else None
+        if h > 1000 and image is None:
+            print("1080p speed: skipped (needs ../shared/data/park.png)")
+            continue
+        film = tc.film(40, w, h, step=(5, 2), image=image)
+        clip = tc.telecine(film)
+        held = [clip.get_frame(n) for n in range(clip.num_frames)]
+        blank = core.std.BlankClip(clip, length=clip.num_frames * 8)
+        source = blank.std.ModifyFrame(blank, lambda n, f, held=held: held[n % len(held)])
+        row = {}
+        for tool, chain in {"source": lambda c: c, **CHAINS}.items():
+            best = 0.0
+            for _ in range(3):
+                out = chain(source)
+                start = time.perf_counter()
+                for _frame in out.frames(close=True):
+                    pass
+                best = max(best, source.num_frames / (time.perf_counter() - start))
+            row[tool] = best
+        row["ratio_to_vivtc"] = row["vsovermix"] / row["vivtc"]
+        row["ratio_to_tivtc"] = row["vsovermix"] / row["tivtc"]
+        rows[label] = row
+        print(f"{label}: input fps, best of 3: " + ", ".join(f"{k} {v:.2f}" for k, v in row.items()))
+    results["speed_input_fps"] = rows
+
+
+def main() -> None:
+    results = {"meta": metadata()}
+    accuracy(results)
+    speed(results)
+    print(write_result("detelecine", results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+import numpy as np
+import pytest
+import vapoursynth as vs
+
+import vsovermix as vo
+from tests import telecine_clips as tc
+from vsovermix._vs.frames import plane_view
+from vsovermix.ops.telecine import COMBED_SHARE, _block_share, comb_map, field_proxy
+
+W, H = 320, 240
+
+
+@pytest.fixture(scope="module")
+def films():
+    return tc.film(40, W, H), tc.film(40, W, H, step=(3, 4), flip=True)
+
+
+def combed(clip):
+    """Output frames whose own two fields comb (the detector's test, without its motion mask)."""
+    out = 0
+    for f in clip.frames(close=True):
+        fields = field_proxy(np.asarray(plane_view(f, 0)), 255.0, True)
+        out += _block_share(comb_map(fields.first, fields.second, True)) >= COMBED_SHARE
+    return out
+
+
+def test_clean_telecine_gives_back_every_film_frame_in_order(films):
+    film, _ = films
+    out = vo.detelecine(tc.telecine(film))
+    assert out.num_frames == film.num_frames and out.fps == film.fps
+    got = tc.classify(tc.luma_frames(out), tc.luma_frames(film))
+    assert got["exact"] == film.num_frames and got["nearest"] == list(range(film.num_frames))
+    props = [dict(f.props) for f in out.frames(close=True)]
+    assert all(p["_FieldBased"] == 0 and "_Field" not in p for p in props)
+    assert all((p["_DurationNum"], p["_DurationDen"]) == (1001, 24000) for p in props)
+    assert {p["OvrMatch"] for p in props} <= {"c", "p"} and not any(p["OvrInterpolated"] for p in props)
+    # One frame of every five dropped: the repeat, the third frame of each cycle in this pattern.
+    assert [p["OvrDropped"] for p in props[:8]] == [2, 2, 2, 2, 7, 7, 7, 7]
+    assert [p["OvrSourceFrame"] for p in props[:8]] == [0, 1, 3, 4, 5, 6, 8, 9]
+
+
+@pytest.mark.parametrize("orphans", ["drop", "rebuild"])
+@pytest.mark.parametrize(("cut_a", "cut_b"), [(23, 7), (22, 13), (20, 8)])
+def test_a_splice_mid_cycle_leaves_no_combed_and_no_duplicate_frame(films, orphans, cut_a, cut_b):
+    # Anime is edited after telecine: a cut mid-cycle leaves orphan fields. VFM + VDecimate leave one
+    # combed or duplicate frame per orphan here (benchmarks/bench_detelecine.py).
+    a, b = films
+    spliced = tc.telecine(a)[:cut_a] + tc.telecine(b)[cut_b:]
+    out = vo.detelecine(spliced, orphans=orphans)
+    got = tc.classify(tc.luma_frames(out), np.concatenate([tc.luma_frames(a), tc.luma_frames(b)]))
+    interpolated = [int(f.props["OvrInterpolated"]) for f in out.frames(close=True)]
+    assert got["duplicates"] == 0 and combed(out) == 0
+    assert got["exact"] + sum(interpolated) == out.num_frames  # every other frame is a film frame
+    assert all(p > 30 for p, i in zip(got["psnr"], interpolated, strict=True) if i)
+
+
+def test_deleted_frames_and_a_crossfade(films):
+    a, b = films
+    clean = tc.telecine(a)
+    out = vo.detelecine(clean[:17] + clean[18:31] + clean[32:])
+    got = tc.classify(tc.luma_frames(out), tc.luma_frames(a))
+    assert got["duplicates"] == 0 and combed(out) == 0
+    faded = tc.crossfade(a, b, 10, 12)
+    got = tc.classify(tc.luma_frames(vo.detelecine(tc.telecine(faded))), tc.luma_frames(faded))
+    assert got["exact"] == faded.num_frames and got["duplicates"] == 0
+
+
+def test_30p_credits_are_interpolated_and_flagged_never_combed(films):
+    film, _ = films
+    clip = tc.with_30p_credits(tc.telecine(film), 10, 30)
+    out = vo.detelecine(clip)
+    flags = [int(f.props["OvrInterpolated"]) for f in out.frames(close=True)]
+    assert combed(out) == 0
+    assert sum(flags) >= 4 and not any(flags[:6]) and not any(flags[26:])  # only inside the credits
+
+
+def test_static_shot_keeps_its_frames(films):
+    still = tc.film(16, W, H, step=(0, 0))
+    out = vo.detelecine(tc.telecine(still))
+    assert out.num_frames == 16 and tc.classify(tc.luma_frames(out), tc.luma_frames(still))["exact"] == 16
+
+
+def test_seeking_gives_the_frames_an_in_order_render_gives(films):
+    a, b = films
+    clip = tc.telecine(a)[:23] + tc.telecine(b)[7:]
+    in_order = tc.luma_frames(vo.detelecine(clip))
+    fresh = vo.detelecine(clip)  # a new instance: nothing cached from the in-order run
+    for n in (37, 3, 18, 0, 22, 17, 19):
+        with fresh.get_frame(n) as f:
+            np.testing.assert_array_equal(np.asarray(plane_view(f, 0)), in_order[n])
+
+
+def test_bottom_field_first_and_every_plane_at_full_depth():
+    film = tc.film(20, W, H).resize.Point(format=vs.YUV422P16)
+    fields = film.std.SeparateFields(tff=False).std.SelectEvery(8, [0, 1, 2, 3, 2, 5, 4, 7, 6, 7])
+    bff = fields.std.DoubleWeave(tff=False)[::2].std.AssumeFPS(fpsnum=30000, fpsden=1001).std.SetFieldBased(1)
+    out = vo.detelecine(bff)
+    assert out.format.id == vs.YUV422P16 and out.num_frames == 20
+    for n in (0, 5, 13):
+        with out.get_frame(n) as got, film.get_frame(n) as want:
+            for p in range(3):
+                np.testing.assert_array_equal(np.asarray(got[p]), np.asarray(want[p]))
+
+
+@pytest.mark.parametrize("fmt", [vs.GRAY8, vs.RGB24, vs.YUV420PS])
+def test_other_formats(fmt):
+    film = tc.film(10, W, H).resize.Bicubic(format=fmt, matrix_in_s="709" if fmt == vs.RGB24 else None)
+    out = vo.detelecine(tc.telecine(film))
+    assert out.format.id == fmt and out.num_frames == 10
+    with out.get_frame(6) as got, film.get_frame(6) as want:
+        np.testing.assert_array_equal(np.asarray(got[0]), np.asarray(want[0]))
+
+
+def test_bad_input_is_refused_with_the_fix(films):
+    film, _ = films
+    clip = tc.telecine(film)
+    with pytest.raises(vo.InvalidArgumentError, match=r"field order is unknown.*tff=True"):
+        vo.detelecine(clip.std.RemoveFrameProps("_FieldBased"))
+    with pytest.raises(vo.InvalidArgumentError, match=r"_FieldBased is 0 \(progressive\)"):
+        vo.detelecine(film.std.SetFieldBased(0))
+    assert vo.detelecine(film, tff=True).num_frames == 32  # forced: progressive frames weave as "c"
+    with pytest.raises(vo.UnsupportedFormatError, match="height must be even"):
+        vo.detelecine(clip.resize.Point(format=vs.GRAY8).std.Crop(bottom=1))
+    with pytest.raises(vo.ClipTooShortError, match="at least 5 frames"):
+        vo.detelecine(clip[:4])
+    with pytest.raises(vo.InvalidArgumentError, match="orphans must be one of"):
+        vo.detelecine(clip, orphans="keep")
+    with pytest.raises(vo.ArgumentTypeError, match="tff must be bool"):
+        vo.detelecine(clip, tff=1)
+
+
+def test_output_count_for_a_partial_last_cycle(films):
+    film, _ = films
+    clip = tc.telecine(film)
+    assert [vo.detelecine(clip[:n]).num_frames for n in (5, 6, 7, 11, 13)] == [4, 5, 5, 9, 10]

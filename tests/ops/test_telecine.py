@@ -1,0 +1,65 @@
+import numpy as np
+
+from vsovermix.ops.telecine import (
+    COMBED_SHARE,
+    REPEAT_FLOOR,
+    FrameMetrics,
+    _block_share,
+    comb_map,
+    decide_cycle,
+    field_proxy,
+)
+
+
+def fields_of(frame):
+    return field_proxy(frame, 255.0, True)
+
+
+def test_thin_lines_do_not_comb_but_woven_motion_does():
+    frame = np.full((64, 64), 200, np.uint8)
+    frame[20, :] = 20  # a one-row line: one vertical extreme, not two in a row
+    frame[40:42, :] = 20  # a two-row line
+    f = fields_of(frame)
+    assert not comb_map(f.first, f.second, True).any()
+    moved = np.full((64, 64), 200, np.uint8)
+    moved[:, 30:] = 20  # an edge that moved 10 px between the fields
+    frame2 = np.full((64, 64), 200, np.uint8)
+    frame2[:, 40:] = 20
+    woven = moved.copy()
+    woven[1::2] = frame2[1::2]
+    g = fields_of(woven)
+    share = _block_share(comb_map(g.first, g.second, True))
+    assert share > COMBED_SHARE
+
+
+def metrics(change, combed=0.0):
+    return FrameMetrics("c", (0.0, 0.0, 0.0), combed, change)
+
+
+def test_cycle_drops_the_repeat():
+    decision = decide_cycle(10, [metrics(9), metrics(8), metrics(0.2), metrics(7), metrics(9)], "drop")
+    assert decision.dropped == 12 and decision.kept == (10, 11, 13, 14) and not any(decision.interpolated)
+
+
+def test_cycle_with_an_orphan_and_no_repeat_drops_the_orphan():
+    cycle = [metrics(9), metrics(8), metrics(8, combed=0.5), metrics(7), metrics(9)]
+    assert decide_cycle(0, cycle, "drop").dropped == 2
+    rebuilt = decide_cycle(0, cycle, "rebuild")  # keeps it, interpolated; drops the least-changed other frame
+    assert rebuilt.dropped == 3 and rebuilt.interpolated == (False, False, True, False)
+
+
+def test_cycle_with_an_orphan_and_a_repeat_drops_the_repeat_and_rebuilds_the_orphan():
+    cycle = [metrics(9), metrics(REPEAT_FLOOR / 3), metrics(8, combed=0.5), metrics(7), metrics(9)]
+    for mode in ("drop", "rebuild"):
+        decision = decide_cycle(0, cycle, mode)
+        assert decision.dropped == 1 and decision.interpolated == (False, True, False, False)
+
+
+def test_a_small_change_among_small_changes_is_no_clear_repeat():
+    # A flat drawing panning slowly: every frame changes little in mean; none is a repeat.
+    cycle = [metrics(1.0), metrics(0.8), metrics(0.9, combed=0.5), metrics(1.1), metrics(0.9)]
+    assert decide_cycle(0, cycle, "drop").dropped == 2
+
+
+def test_a_one_frame_cycle_drops_nothing():
+    assert decide_cycle(20, [metrics(3)], "drop").kept == (20,)

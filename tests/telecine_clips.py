@@ -1,0 +1,104 @@
+"""Telecined test clips with known film frames, for tests/filters/test_detelecine.py and
+benchmarks/bench_detelecine.py.
+
+Film: a progressive 23.976p camera pan over a public-domain drawing, every frame different. Hard
+3:2 telecine the way research/vapoursynth.md §2.1 makes it with ``std`` only: SeparateFields,
+SelectEvery(8, [0, 1, 2, 3, 2, 5, 4, 7, 6, 7]), DoubleWeave, 29.97 fps, TFF.
+"""
+
+from __future__ import annotations
+
+import itertools
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import vapoursynth as vs
+
+from vsovermix._png import read_png
+from vsovermix._vs.frames import clip_from_planes, plane_view
+
+DETAIL = Path(__file__).resolve().parents[1] / "vsovermix" / "data" / "park_detail.png"
+FILM_FPS = Fraction(24000, 1001)
+
+
+def film(frames: int, width: int, height: int, step: tuple[int, int] = (5, 2), flip: bool = False,
+         image: np.ndarray | None = None) -> vs.VideoNode:
+    """YUV420P8 pan: frame ``t`` is the crop at ``(10 + step_x * t, 10 + step_y * t)``."""
+    source = read_png(DETAIL)[:, :, :3] if image is None else image
+    if flip:
+        source = source[:, ::-1]
+    planes = []
+    for t in range(frames):
+        x, y = 10 + step[0] * t, 10 + step[1] * t
+        crop = source[y:y + height, x:x + width]
+        if crop.shape[:2] != (height, width):
+            raise ValueError(f"the pan leaves the image at frame {t}; use fewer frames or a smaller step")
+        planes.append([crop[:, :, c] for c in range(3)])
+    rgb = clip_from_planes(planes, vs.RGB24, FILM_FPS)
+    return rgb.resize.Bicubic(format=vs.YUV420P8, matrix_s="709").std.SetFrameProps(_Matrix=1)
+
+
+def telecine(clip: vs.VideoNode) -> vs.VideoNode:
+    fields = clip.std.SeparateFields(tff=True).std.SelectEvery(8, [0, 1, 2, 3, 2, 5, 4, 7, 6, 7])
+    woven = fields.std.DoubleWeave(tff=True)[::2]
+    return woven.std.AssumeFPS(fpsnum=30000, fpsden=1001).std.SetFieldBased(vs.FIELD_TOP)
+
+
+def crossfade(a: vs.VideoNode, b: vs.VideoNode, start: int, length: int) -> vs.VideoNode:
+    """``a`` until ``start``, a linear cross-fade to ``b`` over ``length`` frames, then ``b`` (film frames)."""
+    faded = [a[start + k].std.Merge(b[start + k], weight=(k + 1) / (length + 1)) for k in range(length)]
+    return a[:start] + vs.core.std.Splice(faded) + b[start + length:]
+
+
+def with_30p_credits(clip: vs.VideoNode, start: int, stop: int) -> vs.VideoNode:
+    """White bars scrolling up 6 px per frame over frames ``start .. stop - 1`` of a 29.97 fps clip: both
+    fields of a frame show them at the same moment, as credits made at 30p are."""
+
+    def draw(n: int, f: vs.VideoFrame) -> vs.VideoFrame:
+        if not start <= n < stop:
+            return f
+        out = f.copy()
+        luma = np.asarray(out[0])
+        h, w = luma.shape
+        for k in range(6):
+            top = (h - 6 * (n - start) + 40 * k) % h
+            luma[top:top + 12, w // 4:3 * w // 4] = 235
+        return out
+
+    return clip.std.ModifyFrame(clip, draw)
+
+
+def mpeg2(clip: vs.VideoNode) -> vs.VideoNode:
+    """The telecined clip through interlaced MPEG-2 at 5 Mb/s (ffmpeg), decoded again."""
+    from vsovermix._ffmpeg import mpeg2_interlaced_roundtrip
+
+    planes = [tuple(np.array(plane_view(f, p)) for p in range(3)) for f in clip.frames(close=True)]
+    decoded = mpeg2_interlaced_roundtrip("tests", planes)
+    out = clip_from_planes(decoded, vs.YUV420P8, Fraction(30000, 1001))
+    return out.std.SetFieldBased(vs.FIELD_TOP).std.SetFrameProps(_Matrix=1)
+
+
+def luma_frames(clip: vs.VideoNode) -> np.ndarray:
+    """(frames, H, W) float32 luma of every frame."""
+    return np.stack([np.array(plane_view(f, 0), dtype=np.float32) for f in clip.frames(close=True)])
+
+
+def classify(output: np.ndarray, truth: np.ndarray) -> dict[str, object]:
+    """Match each output frame to its nearest film frame (luma MSE) and count what went wrong.
+
+    ``exact``: MSE < 0.5 to some film frame. ``duplicates``: same film frame as the output frame
+    before. ``psnr``: per output frame, dB to its nearest film frame. Frames far from every film frame
+    (a combed weave is below ~25 dB here) show in ``worst_psnr``.
+    """
+    nearest, psnr = [], []
+    flat_truth = truth.reshape(len(truth), -1)
+    for frame in output:
+        mse = np.mean((flat_truth - frame.ravel()) ** 2, axis=1)
+        k = int(np.argmin(mse))
+        nearest.append(k)
+        psnr.append(float("inf") if mse[k] == 0 else 10 * np.log10(255**2 / mse[k]))
+    exact = sum(p > 51.1 for p in psnr)  # MSE < 0.5
+    duplicates = sum(a == b for a, b in itertools.pairwise(nearest))
+    return {"frames": len(output), "exact": exact, "duplicates": duplicates, "nearest": nearest, "psnr": psnr,
+            "worst_psnr": min(psnr)}
