@@ -43,7 +43,7 @@ def combed_frames(clip: vs.VideoNode) -> int:
     count = 0
     for f in clip.frames(close=True):
         fields = field_proxy(np.asarray(plane_view(f, 0)), 255.0, True)
-        count += block_share(comb_map(fields.first, fields.second, True)) >= COMBED_SHARE
+        count += int(block_share(comb_map(fields.first, fields.second, True)) >= COMBED_SHARE)
     return count
 
 
@@ -75,7 +75,7 @@ def accuracy(results: dict) -> None:
             if truth is not None:
                 got = tc.classify(tc.luma_frames(out), truth)
                 psnr = np.array(got["psnr"])
-                entry.update(exact=got["exact"], duplicates=got["duplicates"],
+                entry.update(exact=int(got["exact"]), duplicates=int(got["duplicates"]),
                              worst_psnr=float(psnr.min()), median_psnr=float(np.median(psnr)))
             if tool == "vsovermix":
                 props = [(int(f.props["OvrInterpolated"]), float(f.props["OvrCombed"])) for f in out.frames(close=True)]

@@ -84,7 +84,13 @@ def _block_share(mask: np.ndarray) -> float:
     h, w = mask.shape[0] // rows * rows, mask.shape[1] // cols * cols
     if h == 0 or w == 0:
         return float(mask.mean()) if mask.size else 0.0
-    counts = mask[:h, :w].reshape(h // rows, rows, w // cols, cols).sum(axis=(1, 3))
+    # Reductions over bool or strided axes are slow in NumPy: add the columns of a block as bytes
+    # (at most ``cols`` each), then its rows along the contiguous layout.
+    cells = mask[:h, :w].view(np.uint8)
+    across = cells[:, 0::cols].copy()
+    for k in range(1, cols):
+        across += cells[:, k::cols]
+    counts = across.reshape(h // rows, rows, w // cols).sum(axis=1, dtype=np.int32)
     return float(counts.max()) / (rows * cols)
 
 
@@ -93,7 +99,7 @@ class FrameMetrics:
     """What the decisions need from one input frame."""
 
     match: str  # "p", "c" or "n": where the second field comes from
-    costs: tuple[float, float, float]  # combed pixels of the c, p, n weaves (whole frame)
+    costs: tuple[float, float, float]  # combed pixels of the c, p, n weaves (inf: not tried, or not available)
     combed: float  # largest block share of moving, combed pixels in the chosen weave, 0..1
     change: float  # mean |first field - previous frame's first field|, 8-bit code values (inf for frame 0)
 
@@ -107,8 +113,14 @@ def frame_metrics(previous: FieldProxy | None, current: FieldProxy, following: F
     candidates = {"c": current.second,
                   "p": None if previous is None else previous.second,
                   "n": None if following is None else following.second}
-    maps = {m: comb_map(current.first, s, tff) for m, s in candidates.items() if s is not None}
-    costs = {m: float(c.sum()) for m, c in maps.items()}
+    maps: dict[str, np.ndarray] = {}
+    costs: dict[str, float] = {}
+    for m in MATCHES:  # in preference order; a weave with no combing at all cannot be beaten
+        if candidates[m] is not None:
+            maps[m] = comb_map(current.first, candidates[m], tff)
+            costs[m] = float(np.count_nonzero(maps[m]))
+            if costs[m] == 0:
+                break
     best = min(costs.values())
     match = next(m for m in MATCHES if m in costs and costs[m] <= best)
     # Motion: where the first field differs from its neighbours' (combing needs two moments).
