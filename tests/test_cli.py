@@ -28,7 +28,8 @@ def test_demo_writes_its_files_and_improves_psnr(tmp_path, capsys):
     assert main(["demo", "--output-dir", str(out_dir), "--frames", "8", "--tr", "1", "--backend", "numpy"]) == 0
     names = sorted(p.name for p in out_dir.iterdir())
     assert names == ["pan_frame0.png", "pan_side_by_side.png", "pan_still.png", "pan_truth.png", "report.txt",
-                     "steam_clean.png", "steam_input.png", "steam_output.png", "steam_side_by_side.png"]
+                     "steam_clean.png", "steam_input.png", "steam_output.png", "steam_side_by_side.png",
+                     "telecine_side_by_side.png"]
     assert list(tmp_path.iterdir()) == [out_dir]  # nothing written outside its folder
     out = capsys.readouterr().out
     assert "PSNR against the clean frames" in out and "offset error median" in out
@@ -45,6 +46,12 @@ def test_demo_writes_its_files_and_improves_psnr(tmp_path, capsys):
     still = float(report.split("the still ")[1].split(" dB")[0])
     assert median_error < 0.02 and still > one_frame + 6.0, report
     assert read_png(out_dir / "pan_still.png").shape == read_png(out_dir / "pan_truth.png").shape
+    # The telecined film with a mid-cycle cut comes back as film frames: no duplicate, no combed frame.
+    line = report.split("frames in (")[1]
+    frames_out = int(line.split("-> ")[1].split(" out")[0])
+    exact = int(line.split("out: ")[1].split(" film")[0])
+    interpolated = int(line.split("duplicates, ")[1].split(" interpolated")[0])
+    assert "0 duplicates" in line and exact + interpolated == frames_out, report
 
 
 def test_demo_rejects_out_of_range_options(capsys):

@@ -80,6 +80,9 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"pan of {result.frames} frames (x264, steam, noise): offset error median {pan.offset_error_median:.4f} px, "
           f"max {pan.offset_error_max:.4f} px; PSNR one frame {pan.psnr_frame:.2f} dB -> "
           f"still {pan.psnr_still:.2f} dB (4:2:0 caps it at {pan.psnr_cap:.2f} dB)")
+    ivtc = result.telecine
+    print(f"telecine with a mid-cycle cut, {ivtc.frames_in} frames ({ivtc.combed_in} combed) -> {ivtc.frames_out}: "
+          f"{ivtc.exact} exact film frames, {ivtc.duplicates} duplicates, {ivtc.interpolated} interpolated")
     print(f"wrote {len(result.files)} files into {result.output_dir.resolve()}:")
     for path in result.files:
         print(f"  {path.name}")
@@ -152,8 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     doctor = commands.add_parser("doctor", help="print versions, plugins, GPU and the backend 'auto' resolves to")
     doctor.set_defaults(run=_doctor)
-    demo = commands.add_parser("demo", help="remove moving steam, and stitch a camera pan, on clips built from "
-                                            "the bundled samples")
+    demo = commands.add_parser("demo", help="remove moving steam, stitch a camera pan and undo telecine, on clips "
+                                            "built from the bundled samples")
     demo.add_argument("--output-dir", default="demo-output",
                       help="folder for the demo's files (default: demo-output); only its own files are replaced")
     demo.add_argument("--frames", type=int, default=24, help="clip length, 8-240 (default 24)")

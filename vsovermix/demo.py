@@ -1,10 +1,13 @@
-"""``vsovermix demo``: two stages built from the bundled public-domain sample images.
+"""``vsovermix demo``: three stages built from the bundled public-domain sample images.
 
 **Steam.** A still background (a static camera on a drawn background) with a bright translucent steam
 layer drifting up over it, blended in 8-bit RGB. ``vo.steam`` takes the darkest value of each pixel
 and channel over 7 frames; the result is compared with the steam-free background. RGB, because white
 steam brightens every RGB channel, so a per-channel minimum is exactly right there (in YUV the chroma
 planes are reduced independently of luma, which tints patches that steam covered in every frame).
+
+**Telecine.** A film pan hard-telecined 3:2 with ``std``, one frame cut mid-cycle as an edit
+after telecine does; ``vo.detelecine`` gives the film frames back, without a combed or repeated one.
 
 **Pan.** A camera pan over ``park_detail.png``, made the way ground truth stays exact: the image is
 cropped at integer offsets and reduced 3x with a box filter, so frames sit at thirds of a pixel along a
@@ -33,8 +36,8 @@ from .filters.stitch import stitch
 from .ops.metrics import psnr
 from .ops.resample import box_reduce
 
-__all__ = ["DemoResult", "PanDemoResult", "make_steam_alpha", "pan_offsets", "panning_clip", "run_demo",
-           "run_pan_demo", "steamy_clip"]
+__all__ = ["DemoResult", "PanDemoResult", "TelecineDemoResult", "film_clip", "make_steam_alpha", "pan_offsets",
+           "panning_clip", "run_demo", "run_pan_demo", "run_telecine_demo", "steamy_clip", "telecine_clip"]
 
 SAMPLE = Path(__file__).parent / "data" / "park.png"
 PAN_SAMPLE = Path(__file__).parent / "data" / "park_detail.png"
@@ -189,6 +192,70 @@ def run_pan_demo(output_dir: Path, frames: int = 24, backend: str = "auto") -> P
                          (width, height), files)
 
 
+TELECINE_FRAME = (640, 360)  # width, height of the telecine stage's film frames (4:2:0 fields need height % 4 == 0)
+
+
+def film_clip(frames: int) -> vs.VideoNode:
+    """A 23.976p YUV420P8 pan over ``park_detail.png`` at whole-pixel steps, every frame different."""
+    source = read_png(PAN_SAMPLE)[:, :, :3]
+    width, height = TELECINE_FRAME
+    crops = [source[10 + 3 * t:10 + 3 * t + height, 10 + 6 * t:10 + 6 * t + width] for t in range(frames)]
+    return _rgb_clip(crops).resize.Bicubic(format=vs.YUV420P8, matrix_s="709")
+
+
+def telecine_clip(film: vs.VideoNode) -> tuple[vs.VideoNode, int]:
+    """Hard 3:2 telecine with ``std`` (TFF, 29.97i), then one frame cut out mid-cycle, as an edit after
+    telecine does: the third frame of the next-to-last cycle, which leaves the next frame's first field
+    an orphan. Returns the clip and the index cut."""
+    fields = film.std.SeparateFields(tff=True).std.SelectEvery(8, [0, 1, 2, 3, 2, 5, 4, 7, 6, 7])
+    woven = fields.std.DoubleWeave(tff=True)[::2].std.AssumeFPS(fpsnum=30000, fpsden=1001)
+    woven = woven.std.SetFieldBased(vs.FIELD_TOP)
+    cut = 5 * (woven.num_frames // 5 - 2) + 2
+    return woven[:cut] + woven[cut + 1:], cut
+
+
+@dataclass
+class TelecineDemoResult:
+    frames_in: int
+    frames_out: int
+    exact: int  # output frames identical to a film frame
+    duplicates: int  # output frames showing the same film frame as the one before
+    interpolated: int  # output frames flagged OvrInterpolated (their second field rebuilt)
+    combed_in: int  # telecined frames that weave two film frames
+    cut: int  # the telecined frame removed
+    files: list[Path]
+
+
+def run_telecine_demo(output_dir: Path, frames: int = 24) -> TelecineDemoResult:
+    """Telecine the film, cut a frame mid-cycle, run ``vo.detelecine``, check every output frame."""
+    from .filters.detelecine import detelecine
+
+    film = film_clip(max(frames, 16) // 4 * 4)
+    truth = np.stack([np.array(plane_view(f, 0)) for f in film.frames(close=True)]).astype(np.float32)
+    telecined, cut = telecine_clip(film)
+    output = detelecine(telecined)
+    flat = truth.reshape(len(truth), -1)
+
+    def nearest(frame: vs.VideoFrame) -> tuple[int, float]:
+        mse = np.mean((flat - np.asarray(plane_view(frame, 0), np.float32).ravel()) ** 2, axis=1)
+        return int(np.argmin(mse)), float(mse.min())
+
+    combed_in = sum(nearest(f)[1] > 0.5 for f in telecined.frames(close=True))
+    shown, interpolated, exact = [], 0, 0
+    for f in output.frames(close=True):
+        index, mse = nearest(f)
+        shown.append(index)
+        exact += mse < 0.5
+        interpolated += int(f.props["OvrInterpolated"])
+    duplicates = sum(a == b for a, b in zip(shown, shown[1:], strict=False))
+    rgb_in, rgb_out = _to_rgb24(telecined[2]), _to_rgb24(output[2])
+    gap = np.full((rgb_in.shape[0], 8, 3), 255, np.uint8)
+    files = [write_png(output_dir / "telecine_side_by_side.png", np.concatenate([rgb_in, gap, rgb_out], axis=1),
+                       overwrite=True)]
+    return TelecineDemoResult(telecined.num_frames, output.num_frames, exact, duplicates, interpolated, combed_in,
+                              cut, files)
+
+
 @dataclass
 class DemoResult:
     output_dir: Path
@@ -198,11 +265,12 @@ class DemoResult:
     frames: int
     tr: int
     pan: PanDemoResult
+    telecine: TelecineDemoResult
 
 
 def run_demo(output_dir: str | Path = "demo-output", *, frames: int = 24, tr: int = 3,
              backend: str = "auto") -> DemoResult:
-    """Run both stages on ``frames`` frames, write their PNGs and ``report.txt`` into ``output_dir``."""
+    """Run the three stages on ``frames`` frames, write their PNGs and ``report.txt`` into ``output_dir``."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     video, truth = steamy_clip(frames)
@@ -232,6 +300,8 @@ def run_demo(output_dir: str | Path = "demo-output", *, frames: int = 24, tr: in
     ]
     pan = run_pan_demo(output_dir, frames, backend)
     files += pan.files
+    ivtc = run_telecine_demo(output_dir, frames)
+    files += ivtc.files
     report = output_dir / "report.txt"
     pan_width, pan_height = PAN_FRAME
     report.write_text(
@@ -247,6 +317,11 @@ def run_demo(output_dir: str | Path = "demo-output", *, frames: int = 24, tr: in
         f"vo.stitch(render='min'): a {pan.still_size[0]}x{pan.still_size[1]} still\n"
         f"PSNR against the clean scene (RGB): one frame {pan.psnr_frame:.2f} dB, the still {pan.psnr_still:.2f} dB "
         f"(4:2:0 alone leaves {pan.psnr_cap:.2f} dB)\n"
-        f"pan_side_by_side.png = frame 0 in place | still | clean scene\n")
+        f"pan_side_by_side.png = frame 0 in place | still | clean scene\n"
+        f"\n3. telecine: {TELECINE_FRAME[0]}x{TELECINE_FRAME[1]} film, hard 3:2 telecine (std), frame "
+        f"{ivtc.cut} cut out mid-cycle (an orphan field), vo.detelecine\n"
+        f"{ivtc.frames_in} frames in ({ivtc.combed_in} combed) -> {ivtc.frames_out} out: {ivtc.exact} film frames "
+        f"exactly, {ivtc.duplicates} duplicates, {ivtc.interpolated} interpolated (flagged)\n"
+        f"telecine_side_by_side.png = telecined frame 2 (combed) | output frame 2\n")
     files.append(report)
-    return DemoResult(output_dir, files, psnr_before, psnr_after, frames, tr, pan)
+    return DemoResult(output_dir, files, psnr_before, psnr_after, frames, tr, pan, ivtc)

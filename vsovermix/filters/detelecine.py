@@ -132,7 +132,7 @@ def detelecine(clip: vs.VideoNode, *, tff: bool | None = None, orphans: str = "d
         A clip of ``4/5`` the frames (``4 * (n // 5)`` plus one less than the rest) at ``4/5`` the frame
         rate, progressive (``_FieldBased=0``), ``_DurationNum/_DurationDen`` set. Props on every frame:
         ``OvrMatch`` (``"p"``, ``"c"`` or ``"n"``), ``OvrCombed`` (largest share of moving, combed
-        pixels in a 16x16 block of the analysis grid, 0..1), ``OvrInterpolated`` (1 when the second
+        pixels in a 32x32 px block, 0..1), ``OvrInterpolated`` (1 when the second
         field was interpolated), ``OvrSourceFrame`` (input index) and ``OvrDropped`` (input index
         dropped from this frame's cycle, -1 if none).
 

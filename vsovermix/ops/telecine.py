@@ -37,7 +37,7 @@ __all__ = [
 
 COMB_THRESHOLD = 12.0  # 8-bit code values (proxy columns are sums of two: doubled below)
 MOTION_THRESHOLD = 8.0  # 8-bit code values between first fields of neighbouring frames
-BLOCK = (16, 4)  # proxy rows x columns (16x16 frame px): combing is judged per block, as a share of it
+BLOCK = (32, 8)  # proxy rows x columns (32x32 frame px): combing is judged per block, as a share of it
 COMBED_SHARE = 0.08  # a frame is combed when some block has this share of moving, combed pixels
 REPEAT_FLOOR = 0.3  # mean |difference| (8-bit) below which a frame repeats its predecessor outright
 REPEAT_RATIO = 0.3  # ... or below this share of the next-smallest change in its cycle
