@@ -119,7 +119,8 @@ def line_art(results: dict) -> None:
         row[tool] = {"frames_out": out.num_frames, "exact": int(got["exact"]), "flagged_combed": flags}
     results["line_art_1080p"] = row
     print("line art 1080p (clean telecine, 50 frames): " + "; ".join(
-        f"{tool} exact {e['exact']}/{e['frames_out']}, flagged combed {e['flagged_combed']}" for tool, e in row.items()))
+        f"{tool} exact {e['exact']}/{e['frames_out']}, flagged combed {e['flagged_combed']}"
+        for tool, e in row.items()))
 
 
 def speed(results: dict) -> None:

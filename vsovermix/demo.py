@@ -18,6 +18,7 @@ the still (the minimum over the whole pan also removes the steam); both are comp
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -247,7 +248,7 @@ def run_telecine_demo(output_dir: Path, frames: int = 24) -> TelecineDemoResult:
         shown.append(index)
         exact += mse < 0.5
         interpolated += int(f.props["OvrInterpolated"])
-    duplicates = sum(a == b for a, b in zip(shown, shown[1:], strict=False))
+    duplicates = sum(a == b for a, b in itertools.pairwise(shown))
     rgb_in, rgb_out = _to_rgb24(telecined[2]), _to_rgb24(output[2])
     gap = np.full((rgb_in.shape[0], 8, 3), 255, np.uint8)
     files = [write_png(output_dir / "telecine_side_by_side.png", np.concatenate([rgb_in, gap, rgb_out], axis=1),
