@@ -30,7 +30,8 @@ from vsovermix.ops.telecine import _block_share as block_share
 core = vs.core
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "park.png"
 CHAINS = {
-    "vsovermix": lambda c: detelecine(c),
+    # The peers are told the field order (order=1); so is ours, where the source's props are wrong.
+    "vsovermix": lambda c: detelecine(c, tff=True),
     "vivtc": lambda c: c.vivtc.VFM(order=1).vivtc.VDecimate(),
     "tivtc": lambda c: c.tivtc.TFM(order=1).tivtc.TDecimate(),
 }
@@ -48,7 +49,7 @@ def combed_frames(clip: vs.VideoNode) -> int:
     return count
 
 
-def cases() -> dict[str, tuple[vs.VideoNode, vs.VideoNode | None]]:
+def cases(folder: Path) -> dict[str, tuple[vs.VideoNode, vs.VideoNode | None]]:
     """name -> (telecined clip, the film frames it was made of; None where there is no single truth)."""
     a = tc.film(96, 720, 480)
     b = tc.film(96, 720, 480, step=(3, 4), flip=True)
@@ -62,34 +63,45 @@ def cases() -> dict[str, tuple[vs.VideoNode, vs.VideoNode | None]]:
         "credits_30p": (tc.with_30p_credits(clean, 40, 80), None),
         "static": (tc.telecine(tc.film(40, 720, 480, step=(0, 0))), tc.film(40, 720, 480, step=(0, 0))),
         "mpeg2": (tc.mpeg2(clean), a),
+        # ffmpeg's telecine filter, interlaced MPEG-2, decoded by BestSource (which marks it _FieldBased=1,
+        # bottom first, though the stream is top field first).
+        "ffmpeg_telecine_mpeg2_bestsource": (tc.ffmpeg_telecine(a, folder), a),
     }
 
 
 def accuracy(results: dict) -> None:
+    import tempfile
+
     rows = {}
-    for name, (clip, film) in cases().items():
-        truth = None if film is None else tc.luma_frames(film)
-        row = {}
-        for tool, chain in CHAINS.items():
-            out = chain(clip)
-            entry: dict[str, object] = {"frames_out": out.num_frames, "combed": combed_frames(out)}
-            if truth is not None:
-                got = tc.classify(tc.luma_frames(out), truth)
-                psnr = np.array(got["psnr"])
-                entry.update(exact=int(got["exact"]), duplicates=int(got["duplicates"]),
-                             worst_psnr=float(psnr.min()), median_psnr=float(np.median(psnr)))
-            if tool == "vsovermix":
-                props = [(int(f.props["OvrInterpolated"]), float(f.props["OvrCombed"])) for f in out.frames(close=True)]
-                entry["interpolated"] = sum(i for i, _ in props)
-                entry["largest_combed_score_shown_woven"] = max((c for i, c in props if not i), default=0.0)
-            row[tool] = entry
-        rows[name] = row
-        print(f"{name} (in {clip.num_frames}): " + "; ".join(
-            f"{tool} out {e['frames_out']} exact {e.get('exact', '-')} dup {e.get('duplicates', '-')} "
-            f"combed {e['combed']} worst {e.get('worst_psnr', float('nan')):.1f} dB"
-            + (f" interp {e['interpolated']}" if "interpolated" in e else "")
-            for tool, e in row.items()))
+    with tempfile.TemporaryDirectory(prefix="vsovermix-bench-") as folder:
+        for name, (clip, film) in cases(Path(folder)).items():
+            rows[name] = accuracy_row(name, clip, film)
     results["accuracy"] = rows
+
+
+def accuracy_row(name: str, clip: vs.VideoNode, film: vs.VideoNode | None) -> dict:
+    """Every tool on one clip: frames out, exact film frames, duplicates, combed frames, PSNR."""
+    truth = None if film is None else tc.luma_frames(film)
+    row = {}
+    for tool, chain in CHAINS.items():
+        out = chain(clip)
+        entry: dict[str, object] = {"frames_out": out.num_frames, "combed": combed_frames(out)}
+        if truth is not None:
+            got = tc.classify(tc.luma_frames(out), truth)
+            psnr = np.array(got["psnr"])
+            entry.update(exact=int(got["exact"]), duplicates=int(got["duplicates"]),
+                         worst_psnr=float(psnr.min()), median_psnr=float(np.median(psnr)))
+        if tool == "vsovermix":
+            props = [(int(f.props["OvrInterpolated"]), float(f.props["OvrCombed"])) for f in out.frames(close=True)]
+            entry["interpolated"] = sum(i for i, _ in props)
+            entry["largest_combed_score_shown_woven"] = max((c for i, c in props if not i), default=0.0)
+        row[tool] = entry
+    print(f"{name} (in {clip.num_frames}): " + "; ".join(
+        f"{tool} out {e['frames_out']} exact {e.get('exact', '-')} dup {e.get('duplicates', '-')} "
+        f"combed {e['combed']} worst {e.get('worst_psnr', float('nan')):.1f} dB"
+        + (f" interp {e['interpolated']}" if "interpolated" in e else "")
+        for tool, e in row.items()))
+    return row
 
 
 def line_art(results: dict) -> None:

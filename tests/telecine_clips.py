@@ -79,6 +79,16 @@ def mpeg2(clip: vs.VideoNode) -> vs.VideoNode:
     return out.std.SetFieldBased(vs.FIELD_TOP).std.SetFrameProps(_Matrix=1)
 
 
+def ffmpeg_telecine(film: vs.VideoNode, folder: Path) -> vs.VideoNode:
+    """``film`` telecined by ffmpeg's ``telecine`` filter, encoded as interlaced MPEG-2 and decoded by
+    BestSource (``vapoursynth-bestsource``), as a broadcast capture is."""
+    from vsovermix._ffmpeg import telecine_mpeg2_file
+
+    planes = [tuple(np.array(plane_view(f, p)) for p in range(3)) for f in film.frames(close=True)]
+    path = telecine_mpeg2_file("tests", planes, folder / "telecined.mkv")
+    return vs.core.bs.VideoSource(str(path), cachemode=0)
+
+
 def luma_frames(clip: vs.VideoNode) -> np.ndarray:
     """(frames, H, W) float32 luma of every frame."""
     return np.stack([np.array(plane_view(f, 0), dtype=np.float32) for f in clip.frames(close=True)])

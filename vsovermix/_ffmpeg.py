@@ -18,7 +18,7 @@ import numpy as np
 
 from .errors import FuncLike, MissingProgramError
 
-__all__ = ["Yuv420", "ffmpeg_executable", "mpeg2_interlaced_roundtrip", "x264_roundtrip"]
+__all__ = ["Yuv420", "ffmpeg_executable", "mpeg2_interlaced_roundtrip", "telecine_mpeg2_file", "x264_roundtrip"]
 
 Yuv420 = tuple[np.ndarray, np.ndarray, np.ndarray]  # uint8 Y (H, W), U and V (H/2, W/2)
 
@@ -53,6 +53,21 @@ def mpeg2_interlaced_roundtrip(func: FuncLike, frames: Sequence[Yuv420], *, bitr
     return _roundtrip(func, frames, fps, ["-c:v", "mpeg2video", "-b:v", bitrate, "-maxrate", "8M",
                                           "-bufsize", "1835k", "-g", "15", "-bf", "2", "-flags", "+ilme+ildct",
                                           "-field_order", "tt" if tff else "bb", "-threads", "1"])
+
+
+def telecine_mpeg2_file(func: FuncLike, frames: Sequence[Yuv420], path: str | Path, *, bitrate: str = "5M",
+                        fps: tuple[int, int] = (24000, 1001)) -> Path:
+    """Hard 3:2 telecine by ffmpeg's ``telecine`` filter (top field first), encoded as interlaced MPEG-2
+    into ``path`` (a ``.mkv``), for a source plugin to decode: the broadcast path, end to end."""
+    exe = ffmpeg_executable(func)
+    height, width = frames[0][0].shape
+    raw = ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}"]
+    payload = b"".join(np.ascontiguousarray(p, dtype=np.uint8).tobytes() for frame in frames for p in frame)
+    _run([exe, "-v", "error", "-y", *raw, "-r", f"{fps[0]}/{fps[1]}", "-i", "pipe:0",
+          "-vf", "telecine=first_field=top:pattern=23", "-c:v", "mpeg2video", "-b:v", bitrate, "-maxrate", "8M",
+          "-bufsize", "1835k", "-g", "15", "-bf", "2", "-flags", "+ilme+ildct", "-field_order", "tt",
+          "-threads", "1", str(path)], payload)
+    return Path(path)
 
 
 def _roundtrip(func: FuncLike, frames: Sequence[Yuv420], fps: tuple[int, int], codec: list[str]) -> list[Yuv420]:
