@@ -227,14 +227,14 @@ class TelecineDemoResult:
     files: list[Path]
 
 
-def run_telecine_demo(output_dir: Path, frames: int = 24) -> TelecineDemoResult:
+def run_telecine_demo(output_dir: Path, frames: int = 24, backend: str = "auto") -> TelecineDemoResult:
     """Telecine the film, cut a frame mid-cycle, run ``vo.detelecine``, check every output frame."""
     from .filters.detelecine import detelecine
 
     film = film_clip(max(frames, 16) // 4 * 4)
     truth = np.stack([np.array(plane_view(f, 0)) for f in film.frames(close=True)]).astype(np.float32)
     telecined, cut = telecine_clip(film)
-    output = detelecine(telecined)
+    output = detelecine(telecined, backend=backend)
     flat = truth.reshape(len(truth), -1)
 
     def nearest(frame: vs.VideoFrame) -> tuple[int, float]:
@@ -301,7 +301,7 @@ def run_demo(output_dir: str | Path = "demo-output", *, frames: int = 24, tr: in
     ]
     pan = run_pan_demo(output_dir, frames, backend)
     files += pan.files
-    ivtc = run_telecine_demo(output_dir, frames)
+    ivtc = run_telecine_demo(output_dir, frames, backend)
     files += ivtc.files
     report = output_dir / "report.txt"
     pan_width, pan_height = PAN_FRAME

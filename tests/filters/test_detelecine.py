@@ -158,3 +158,15 @@ def test_ffmpeg_telecine_through_mpeg2_and_bestsource(films, tmp_path):
     got = tc.classify(tc.luma_frames(out), tc.luma_frames(film))
     assert out.num_frames == film.num_frames and got["duplicates"] == 0 and combed(out) == 0
     assert got["nearest"] == list(range(film.num_frames)) and min(got["psnr"]) > 35
+
+
+def test_backends_agree_on_every_frame(films, backend_name):
+    a, b = films
+    clip = tc.telecine(a)[:23] + tc.telecine(b)[7:]
+    want = vo.detelecine(clip, backend="numpy")
+    got = vo.detelecine(clip, backend=backend_name)
+    for n in range(want.num_frames):
+        with want.get_frame(n) as w, got.get_frame(n) as g:
+            assert g.props["OvrSourceFrame"] == w.props["OvrSourceFrame"]
+            assert g.props["OvrInterpolated"] == w.props["OvrInterpolated"]
+            np.testing.assert_array_equal(np.asarray(g[0]), np.asarray(w[0]))

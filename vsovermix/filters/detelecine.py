@@ -11,6 +11,7 @@ import vapoursynth as vs
 
 from .._vs.formats import check_clip
 from .._vs.frames import peak_value, plane_view
+from ..backend import Backend, resolve_backend
 from ..errors import ArgumentTypeError, ClipTooShortError, InvalidArgumentError, UnsupportedFormatError
 from ..ops.telecine import CycleDecision, FieldProxy, FrameMetrics, decide_cycle, field_proxy, frame_metrics
 
@@ -29,8 +30,13 @@ class _Analysis:
     for frames from several threads; a value computed twice is the same value.
     """
 
-    def __init__(self, clip: vs.VideoNode, tff: bool, orphans: str):
+    def __init__(self, clip: vs.VideoNode, tff: bool, orphans: str, backend: Backend):
         self.clip, self.tff, self.orphans = clip, tff, orphans
+        self.xp = np
+        if backend is Backend.CUPY:
+            import cupy
+
+            self.xp = cupy
         fmt = clip.format
         self.luma_plane = 1 if fmt.color_family == vs.RGB else 0  # G carries most of the luma
         self.peak = peak_value(fmt)
@@ -59,7 +65,7 @@ class _Analysis:
                 luma = plane_view(frame, self.luma_plane)
                 if frame.format.sample_type == vs.FLOAT:
                     luma = np.nan_to_num(luma.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
-                found = field_proxy(luma, self.peak, self.tff)
+                found = field_proxy(self.xp.asarray(luma), self.peak, self.tff)
             self._remember(self.proxies, n, found)
         return found  # type: ignore[return-value]
 
@@ -99,7 +105,8 @@ def _output_counts(num_frames: int) -> int:
     return full * (CYCLE - 1) + (rest - 1 if rest > 1 else rest)
 
 
-def detelecine(clip: vs.VideoNode, *, tff: bool | None = None, orphans: str = "drop") -> vs.VideoNode:
+def detelecine(clip: vs.VideoNode, *, tff: bool | None = None, orphans: str = "drop",
+               backend: str = "auto") -> vs.VideoNode:
     """Inverse telecine: 29.97i hard-telecined film back to its 23.976p frames.
 
     Each frame's first field is matched with the second field of the previous, current or next frame,
@@ -127,6 +134,9 @@ def detelecine(clip: vs.VideoNode, *, tff: bool | None = None, orphans: str = "d
             cycle drops its least-changed other frame instead (on animation held on twos, a repeated
             drawing). A cycle with both a repeat and an orphan drops the repeat and rebuilds the
             orphan in either mode: it can drop only one.
+        backend: Where the analysis runs: ``"auto"`` (default; CuPy when a GPU is usable, else NumPy with
+            one warning), ``"cupy"`` or ``"numpy"``. Both take the same decisions; the weaving is
+            VapourSynth's own.
 
     Returns:
         A clip of ``4/5`` the frames (``4 * (n // 5)`` plus one less than the rest) at ``4/5`` the frame
@@ -137,9 +147,10 @@ def detelecine(clip: vs.VideoNode, *, tff: bool | None = None, orphans: str = "d
         dropped from this frame's cycle, -1 if none).
 
     Raises:
-        InvalidArgumentError: unknown field order, an odd height, or ``orphans`` out of range.
+        InvalidArgumentError: unknown field order, or ``orphans`` or ``backend`` out of range.
+        BackendUnavailableError: ``backend="cupy"`` where CuPy or a GPU cannot run.
         ClipTooShortError: fewer than 5 frames.
-        UnsupportedFormatError: variable format or size, or an unsupported sample type.
+        UnsupportedFormatError: an odd height, variable format or size, or an unsupported sample type.
     """
     func = detelecine
     clip = check_clip(clip, func)
@@ -150,8 +161,9 @@ def detelecine(clip: vs.VideoNode, *, tff: bool | None = None, orphans: str = "d
     if clip.num_frames < CYCLE:
         raise ClipTooShortError(func, f"clip must have at least {CYCLE} frames (one telecine cycle), got "
                                       f"{clip.num_frames}")
+    resolved = resolve_backend(backend, func)
     field_first = _field_order(clip, tff)
-    analysis = _Analysis(clip, field_first, orphans)
+    analysis = _Analysis(clip, field_first, orphans, resolved)
 
     fields = clip.std.SeparateFields(tff=field_first)
     firsts, seconds = fields[::2], fields[1::2]

@@ -8,7 +8,8 @@ one dropped. A first field whose film frame lost its other field to an edit (an 
 every candidate; so do 30p credits and truly interlaced shots.
 
 Analysis runs on a proxy: luma scaled to 8-bit code values, each row reduced to every fourth column
-pair (combing is vertical; halving the columns twice loses nothing it needs).
+pair (combing is vertical; halving the columns twice loses nothing it needs). The arrays may be NumPy
+or CuPy; only scalars come back to the host for the decisions.
 
 Combing is two vertical alternations in a row: rows ``y`` and ``y + 1`` are both local extremes of
 their column by more than ``COMB_THRESHOLD``. A thin horizontal line is one extreme, not two, so
@@ -22,6 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from .resample import xp_of
 
 __all__ = [
     "BLOCK",
@@ -63,7 +66,7 @@ def field_proxy(luma: np.ndarray, peak: float, tff: bool) -> FieldProxy:
 
 def _weave(first: np.ndarray, second: np.ndarray, tff: bool) -> np.ndarray:
     rows = first.shape[0] + second.shape[0]
-    out = np.empty((rows, first.shape[1]), np.float32)
+    out = xp_of(first).empty((rows, first.shape[1]), np.float32)
     out[0 if tff else 1::2] = first
     out[1 if tff else 0::2] = second
     return out
@@ -86,7 +89,7 @@ def _block_share(mask: np.ndarray) -> float:
         return float(mask.mean()) if mask.size else 0.0
     # Reductions over bool or strided axes are slow in NumPy: add the columns of a block as bytes
     # (at most ``cols`` each), then its rows along the contiguous layout.
-    cells = mask[:h, :w].view(np.uint8)
+    cells = mask[:h, :w].view(np.uint8)  # NumPy or CuPy alike
     across = cells[:, 0::cols].copy()
     for k in range(1, cols):
         across += cells[:, k::cols]
@@ -113,27 +116,28 @@ def frame_metrics(previous: FieldProxy | None, current: FieldProxy, following: F
     candidates = {"c": current.second,
                   "p": None if previous is None else previous.second,
                   "n": None if following is None else following.second}
+    xp = xp_of(current.first)
     maps: dict[str, np.ndarray] = {}
     costs: dict[str, float] = {}
     for m in MATCHES:  # in preference order; a weave with no combing at all cannot be beaten
         if candidates[m] is not None:
             maps[m] = comb_map(current.first, candidates[m], tff)
-            costs[m] = float(np.count_nonzero(maps[m]))
+            costs[m] = float(xp.count_nonzero(maps[m]))
             if costs[m] == 0:
                 break
     best = min(costs.values())
     match = next(m for m in MATCHES if m in costs and costs[m] <= best)
     # Motion: where the first field differs from its neighbours' (combing needs two moments).
-    moving = np.zeros(current.first.shape, bool)
+    moving = xp.zeros(current.first.shape, bool)
     change = np.inf
     threshold = np.float32(2 * MOTION_THRESHOLD)
     for other in (previous, following):
         if other is not None:
-            difference = np.abs(current.first - other.first)
+            difference = xp.abs(current.first - other.first)
             moving |= difference > threshold
             if other is previous:
                 change = float(difference.mean()) * 0.5
-    moving_rows = np.repeat(moving, 2, axis=0)[: maps[match].shape[0] + 3]
+    moving_rows = xp.repeat(moving, 2, axis=0)[: maps[match].shape[0] + 3]
     # Field rows cover two frame rows; a one-row margin catches combs along a moving edge.
     moving_rows = moving_rows[1:-2] | moving_rows[2:-1] | moving_rows[:-3]
     combed = _block_share(maps[match] & moving_rows[: maps[match].shape[0]])
