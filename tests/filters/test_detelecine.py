@@ -10,6 +10,11 @@ from vsovermix.ops.telecine import COMBED_SHARE, _block_share, comb_map, field_p
 W, H = 320, 240
 
 
+@pytest.fixture(autouse=True)
+def numpy_unless_asked(monkeypatch):
+    monkeypatch.setenv("VSOVERMIX_BACKEND", "numpy")  # "auto" would warn once where there is no GPU
+
+
 @pytest.fixture(scope="module")
 def films():
     return tc.film(40, W, H), tc.film(40, W, H, step=(3, 4), flip=True)
