@@ -39,6 +39,44 @@ def film(frames: int, width: int, height: int, step: tuple[int, int] = (5, 2), f
     return rgb.resize.Bicubic(format=vs.YUV420P8, matrix_s="709").std.SetFrameProps(_Matrix=1)
 
 
+def hatched_cels(frames: int, width: int, height: int, seed: int = 1) -> vs.VideoNode:
+    """YUV420P8 cel-like pan as in research/vapoursynth.md §2.1 (where VFM flagged half the frames of a
+    clean 1080p telecine combed): flat ellipses with dark outlines, thin near-horizontal hatching in
+    some (vertical detail that looks like combing), a sky gradient, a 3 px/frame pan and a character
+    moving on its own."""
+    rng = np.random.default_rng(seed)
+    scale = height / 1080
+    canvas_w, canvas_h = width + 3 * frames + 8, height + frames // 2 + 8
+    yy, xx = np.mgrid[0:canvas_h, 0:canvas_w]
+    label = np.ones((canvas_h, canvas_w), np.int32)
+    outline = np.zeros((canvas_h, canvas_w), bool)
+    for _ in range(int(220 * canvas_w * canvas_h / (4000 * 1300)) + 40):
+        cx, cy = rng.uniform(0, canvas_w), rng.uniform(0, canvas_h)
+        rx, ry = rng.uniform(30, 260) * scale, rng.uniform(30, 200) * scale
+        d = ((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2
+        label[d <= 1.0] = rng.integers(2, 64)
+        outline |= (d <= 1.0) & (d >= (1 - 2.5 / min(rx, ry)) ** 2)
+    shades = rng.integers(40, 230, 64).astype(np.float32)
+    luma = shades[label]
+    sky = yy < canvas_h * 0.25
+    luma[sky] = 200 - 60 * yy[sky] / (canvas_h * 0.25)
+    luma[(((yy + xx // 7) % max(3, int(9 * scale))) == 0) & (label % 5 == 0)] *= 0.6
+    luma[outline] = 16
+    chroma = (rng.integers(70, 190, 64).astype(np.float32)[label], rng.integers(70, 190, 64).astype(np.float32)[label])
+    planes = []
+    for t in range(frames):
+        ox, oy = 3 * t, t // 2
+        y = luma[oy:oy + height, ox:ox + width].copy()
+        u, v = (c[oy:oy + height:2, ox:ox + width:2].copy() for c in chroma)
+        cy, cx = np.ogrid[0:height, 0:width]
+        d = ((cx - (width * 0.8 - 5 * scale * t)) / (90 * scale)) ** 2 + \
+            ((cy - (height * 0.55 + 40 * scale * np.sin(t / 9))) / (160 * scale)) ** 2
+        y[d <= 1] = 180
+        y[(d <= 1) & (d >= 0.93)] = 16
+        planes.append([np.clip(np.rint(p), 0, 255).astype(np.uint8) for p in (y, u, v)])
+    return clip_from_planes(planes, vs.YUV420P8, FILM_FPS).std.SetFrameProps(_Matrix=1)
+
+
 def telecine(clip: vs.VideoNode) -> vs.VideoNode:
     fields = clip.std.SeparateFields(tff=True).std.SelectEvery(8, [0, 1, 2, 3, 2, 5, 4, 7, 6, 7])
     woven = fields.std.DoubleWeave(tff=True)[::2]
