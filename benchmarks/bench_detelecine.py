@@ -104,9 +104,9 @@ def accuracy_row(name: str, clip: vs.VideoNode, film: vs.VideoNode | None) -> di
     return row
 
 
-def hatched_cels(results: dict) -> None:
-    """False combed flags on the research's cel pan with hatching, clean 1080p telecine, 48 film frames."""
-    film = tc.hatched_cels(48, 1920, 1080)
+def false_flags(label: str, film: vs.VideoNode) -> dict:
+    """Every tool on a clean telecine of ``film``: exact frames, and frames flagged combed (our
+    OvrInterpolated; the matchers' _Combed before decimation)."""
     clip = tc.telecine(film)
     truth = tc.luma_frames(film)
     row = {}
@@ -119,41 +119,25 @@ def hatched_cels(results: dict) -> None:
             flags = sum(int(f.props.get("_Combed", 0)) for f in matched.frames(close=True))
         got = tc.classify(tc.luma_frames(out), truth)
         row[tool] = {"frames_out": out.num_frames, "exact": int(got["exact"]), "flagged_combed": flags}
-    results["hatched_cels_1080p"] = row
-    print("hatched cels 1080p (clean telecine, 60 frames): " + "; ".join(
+    print(f"{label} (clean telecine, {clip.num_frames} frames): " + "; ".join(
         f"{tool} exact {e['exact']}/{e['frames_out']}, flagged combed {e['flagged_combed']}"
         for tool, e in row.items()))
+    return row
 
 
 def line_art(results: dict) -> None:
-    """False combed flags on a clean telecine of thin lines and hatching (research: VFM flagged 120 of 240
-    bit-exact 1080p frames): our frames flagged OvrInterpolated against frames with _Combed=1 from VFM and TFM."""
+    """False combed flags at 1080p: the research's cel pan with hatching (research/vapoursynth.md §2.3: VFM
+    flagged 120 of 240 bit-exact frames), and a real line-art drawing with hatching."""
     from vsovermix._png import read_png
 
+    results["hatched_cels_1080p"] = false_flags("hatched cels 1080p", tc.hatched_cels(48, 1920, 1080))
     path = SHARED.parent / "lineart.png"
     if not path.exists():
         print("line art: skipped (needs ../shared/data/lineart.png)")
         return
     gray = read_png(path)
-    image = np.repeat(gray[:, :, :1], 3, axis=2) if gray.ndim == 3 else np.repeat(gray[:, :, None], 3, axis=2)
-    film = tc.film(40, 1920, 1080, step=(2, 5), image=image)
-    clip = tc.telecine(film)
-    truth = tc.luma_frames(film)
-    row = {}
-    for tool, chain in CHAINS.items():
-        out = chain(clip)
-        flags = 0
-        if tool == "vsovermix":
-            flags = sum(int(f.props["OvrInterpolated"]) for f in out.frames(close=True))
-        else:  # the matcher's own verdict, before decimation
-            matched = clip.vivtc.VFM(order=1) if tool == "vivtc" else clip.tivtc.TFM(order=1, PP=1)
-            flags = sum(int(f.props.get("_Combed", 0)) for f in matched.frames(close=True))
-        got = tc.classify(tc.luma_frames(out), truth)
-        row[tool] = {"frames_out": out.num_frames, "exact": int(got["exact"]), "flagged_combed": flags}
-    results["line_art_1080p"] = row
-    print("line art 1080p (clean telecine, 50 frames): " + "; ".join(
-        f"{tool} exact {e['exact']}/{e['frames_out']}, flagged combed {e['flagged_combed']}"
-        for tool, e in row.items()))
+    image = np.repeat(gray.reshape(*gray.shape[:2], 1), 3, axis=2)
+    results["line_art_1080p"] = false_flags("line art 1080p", tc.film(40, 1920, 1080, step=(2, 5), image=image))
 
 
 def speed(results: dict) -> None:
@@ -190,7 +174,6 @@ def speed(results: dict) -> None:
 def main() -> None:
     results = {"meta": metadata()}
     accuracy(results)
-    hatched_cels(results)
     line_art(results)
     speed(results)
     print(write_result("detelecine", results))
