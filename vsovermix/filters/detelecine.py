@@ -100,7 +100,7 @@ def _field_order(clip: vs.VideoNode, tff: bool | None) -> bool:
                                            "or set it with core.std.SetFieldBased(clip, 2)")
 
 
-def _output_counts(num_frames: int) -> int:
+def _output_count(num_frames: int) -> int:
     full, rest = divmod(num_frames, CYCLE)
     return full * (CYCLE - 1) + (rest - 1 if rest > 1 else rest)
 
@@ -178,7 +178,7 @@ def detelecine(clip: vs.VideoNode, *, tff: bool | None = None, orphans: str = "d
     interpolated = firsts.std.SetFieldBased(0).std.RemoveFrameProps("_Field").resize.Spline36(
         height=clip.height, src_top=0.25 if field_first else -0.25)
 
-    count = _output_counts(clip.num_frames)
+    count = _output_count(clip.num_frames)
     fps = Fraction(clip.fps.numerator, clip.fps.denominator) if clip.fps.numerator else Fraction(30000, 1001)
     fps_out = fps * Fraction(CYCLE - 1, CYCLE)
     base = vs.core.std.BlankClip(clip, length=count, fpsnum=fps_out.numerator, fpsden=fps_out.denominator)
