@@ -26,6 +26,7 @@ from .filters.align import Pan, align, estimate_pan
 from .filters.detelecine import detelecine
 from .filters.steam import steam
 from .filters.stitch import stitch
+from .filters.superres import superres
 
 __version__ = "0.1.0"
 
@@ -48,5 +49,6 @@ __all__ = [
     "estimate_pan",
     "steam",
     "stitch",
+    "superres",
     "use_backend",
 ]

@@ -1,0 +1,56 @@
+import numpy as np
+import pytest
+import vapoursynth as vs
+
+import vsovermix as vo
+from tests.filters.test_stitch import pan_clip
+from tests.pans import park_rgb
+
+
+@pytest.fixture(autouse=True)
+def _numpy_backend(monkeypatch):
+    monkeypatch.setenv("VSOVERMIX_BACKEND", "numpy")
+
+
+def test_superres_recovers_detail_no_single_frame_has():
+    clip, offsets = pan_clip(n=7, fmt=vs.RGB24)
+    clip = clip.std.SetFrameProps(_SARNum=1, _SARDen=1, Mark=7)
+    big = vo.superres(clip, 2, tr=3)
+    assert (big.width, big.height, big.num_frames, big.format.id) == (400, 288, 7, vs.RGB24)
+    n = 3
+    ox, oy = offsets[n]
+    truth = park_rgb()[oy:oy + 288, ox:ox + 400].astype(np.float64)  # the frames are 2x box reductions of it
+
+    def rgb(c, k):
+        with c.get_frame(k) as f:
+            return np.stack([np.asarray(f[p], dtype=np.float64) for p in range(3)], axis=-1), dict(f.props)
+
+    def psnr(image):
+        return 10 * np.log10(255**2 / np.mean((image - truth)[8:-8, 8:-8] ** 2))
+
+    ours, props = rgb(big, n)
+    bicubic, _ = rgb(clip.resize.Bicubic(400, 288), n)
+    assert psnr(ours) > psnr(bicubic) + 5
+    assert props["Mark"] == 7 and (props["_SARNum"], props["_SARDen"]) == (1, 1)
+
+
+def test_frames_are_the_same_rendered_alone():
+    clip, _ = pan_clip(n=5, fmt=vs.YUV420P8)
+    in_order = [np.asarray(f[1]).copy() for f in vo.superres(clip, 2, tr=1, iterations=5).frames(close=True)]
+    alone = vo.superres(clip, 2, tr=1, iterations=5)
+    for n in (4, 0, 2):
+        with alone.get_frame(n) as f:
+            assert np.asarray(f[1]).shape == (clip.height, clip.width)  # 4:2:0 chroma at its own resolution, 2x
+            np.testing.assert_array_equal(np.asarray(f[1]), in_order[n])
+
+
+def test_bad_arguments_are_refused():
+    clip, _ = pan_clip(n=3, fmt=vs.GRAY8)
+    with pytest.raises(vo.InvalidArgumentError, match=r"scale must be in \[2, 4\], got 5"):
+        vo.superres(clip, 5)
+    with pytest.raises(vo.InvalidArgumentError, match="tr must be in"):
+        vo.superres(clip, 2, tr=0)
+    with pytest.raises(vo.ArgumentTypeError, match="robust must be bool"):
+        vo.superres(clip, 2, robust="yes")
+    with pytest.raises(vo.ClipTooShortError, match="at least 2 frames"):
+        vo.superres(clip[0], 2)

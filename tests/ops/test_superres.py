@@ -1,0 +1,65 @@
+import numpy as np
+import pytest
+
+from tests.telecine_clips import DETAIL
+from vsovermix._png import read_png
+from vsovermix.ops.resample import box_reduce
+from vsovermix.ops.superres import SrSettings, adjoint, forward, initial_estimate, super_resolve
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+@pytest.mark.parametrize("offset", [(0.0, 0.0), (0.375, -1.25), (-2.5, 3.125), (7.9, 0.1)])
+def test_adjoint_is_the_transpose(scale, offset):
+    rng = np.random.default_rng(scale)
+    x = rng.random((24 * scale, 30 * scale)).astype(np.float32)
+    y = rng.random((24, 30)).astype(np.float32)
+    left = float(np.vdot(forward(x, offset, scale).astype(np.float64), y))
+    right = float(np.vdot(x.astype(np.float64), adjoint(y, offset, scale)))
+    assert left == pytest.approx(right, rel=1e-5)
+
+
+def test_forward_model_is_the_area_sensor():
+    # A frame at offset (1, 2) low-res px is the box reduction of the high-res image moved by (2, 4).
+    x = np.random.default_rng(0).random((40, 40)).astype(np.float32)
+    expected = box_reduce(np.ascontiguousarray(x[4:, 2:]), 2)
+    np.testing.assert_allclose(forward(x, (1.0, 2.0), 2)[:18, :19], expected[:18, :19], atol=1e-6)
+
+
+def pan(count=12, noise=2.0, outliers=()):
+    """Frames box-reduced 8x from the bundled drawing at 1/8 px offsets; the 2x truth is the 4x reduction."""
+    rgb = read_png(DETAIL)[:, :, :3].astype(np.float32)
+    luma = (rgb[..., 0] + 2 * rgb[..., 1] + rgb[..., 2]) / (4 * 255)
+    rng = np.random.default_rng(1)
+    offsets = rng.integers(0, 24, (count, 2))
+    offsets[0] = 0
+    w, h = 96, 72
+    frames = []
+    for k, (ox, oy) in enumerate(offsets):
+        f = box_reduce(np.ascontiguousarray(luma[40 + oy:40 + oy + 8 * h, 40 + ox:40 + ox + 8 * w]), 8)
+        f = np.clip(np.floor(f * 255 + rng.normal(0, noise, f.shape) + 0.5), 0, 255) / 255
+        if k in outliers:  # a mouth-sized patch that changes in these frames only
+            f[30:44, 40:56] = 0.1
+        frames.append(f.astype(np.float32))
+    truth = box_reduce(np.ascontiguousarray(luma[40:40 + 8 * h, 40:40 + 8 * w]), 4)
+    return frames, [(ox / 8, oy / 8) for ox, oy in offsets], truth
+
+
+def psnr(image, truth):
+    error = (image - truth)[8:-8, 8:-8]
+    return 10 * np.log10(1 / np.mean(error**2))
+
+
+def test_sixteen_shifted_frames_beat_bicubic_by_far():
+    frames, offsets, truth = pan()
+    bicubic = psnr(initial_estimate(frames[0], 2), truth)
+    robust = psnr(super_resolve(frames, offsets, 2), truth)
+    plain = psnr(super_resolve(frames, offsets, 2, SrSettings(robust=False)), truth)
+    assert robust > bicubic + 6 and plain > bicubic + 6
+    assert robust > plain - 0.5  # the robust term costs little on clean data
+
+
+def test_robust_term_outvotes_a_local_change():
+    frames, offsets, truth = pan(outliers=(3, 7))
+    robust = psnr(super_resolve(frames, offsets, 2), truth)
+    plain = psnr(super_resolve(frames, offsets, 2, SrSettings(robust=False)), truth)
+    assert robust > plain + 2

@@ -1,0 +1,100 @@
+"""``vo.superres``: multi-frame super-resolution of a camera pan, every frame from its aligned neighbours."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import vapoursynth as vs
+
+from .._vs.formats import check_clip
+from .._vs.frames import peak_value, plane_to_float, write_float_plane
+from .._vs.windows import shifted, window_indices
+from ..errors import ArgumentTypeError, ClipTooShortError, InvalidArgumentError
+from ..ops.superres import SrSettings, super_resolve
+from .align import LazyPan, check_align_args
+
+__all__ = ["superres"]
+
+MAX_TR = 16
+
+
+def superres(clip: vs.VideoNode, scale: int = 2, *, tr: int = 4, robust: bool = True, iterations: int = 60,
+             backend: str = "auto") -> vs.VideoNode:
+    """Multi-frame super-resolution: each frame ``scale`` times larger, recovered from ``2 * tr + 1`` frames.
+
+    A camera pan shows every part of the scene at sub-pixel offsets, so the frames together hold detail
+    no single frame has. Each output frame is the image that, shifted to every neighbour's position
+    (measured as by ``vo.estimate_pan``, once per clip), area-sampled and decimated, best explains all
+    the neighbours, with Farsiu's bilateral-TV prior keeping lines sharp without ringing. See
+    ``vsovermix/ops/superres.py``.
+
+    Usage Example::
+
+        import vapoursynth as vs, vsovermix as vo
+        pan = vs.core.bs.VideoSource("ep01.mkv")[1200:1290]
+        big = vo.superres(pan, 2)               # 2x, each frame from 9 aligned frames
+        big = vo.superres(pan, 4, tr=6)
+
+    Args:
+        clip: One shot of a translating camera: constant-format GRAY, YUV (any subsampling) or RGB,
+            8-16 bit integer or 16/32 bit float, at least 2 frames.
+        scale: Integer factor in [2, 4], default 2. Chroma planes are super-resolved at their own
+            resolution (4:2:0 stays 4:2:0).
+        tr: Temporal radius in [1, 16], default 4: each frame uses frames ``n - tr .. n + tr`` (clipped to
+            the clip, not repeated).
+        robust: True (default): a Charbonnier data term, L2 near the noise level and L1 beyond, so a
+            mouth that moves in a few frames is outvoted. False: plain L2.
+        iterations: Steepest-descent iterations in [1, 500], default 60.
+        backend: ``"auto"`` (default), ``"cupy"`` or ``"numpy"``, for the alignment; the solver runs on
+            NumPy.
+
+    Returns:
+        A clip of the same format and length, ``scale`` times the width and height, props kept
+        (``_SARNum/_SARDen`` unchanged: the pixels are smaller, not reshaped).
+
+    Raises:
+        InvalidArgumentError: an argument out of range.
+        ClipTooShortError: fewer than 2 frames.
+        AlignmentError, UnsupportedFormatError: as for ``vo.estimate_pan``.
+    """
+    func = superres
+    clip = check_clip(clip, func)
+    scale = InvalidArgumentError.check_int(func, "scale", scale, 2, 4)
+    tr = InvalidArgumentError.check_int(func, "tr", tr, 1, MAX_TR)
+    ArgumentTypeError.check(func, "robust", robust, bool)
+    iterations = InvalidArgumentError.check_int(func, "iterations", iterations, 1, 500)
+    if clip.num_frames < 2:
+        raise ClipTooShortError(func, f"clip must have at least 2 frames (a pan), got {clip.num_frames}")
+    settings = check_align_args(func, clip, backend=backend)
+    lazy = LazyPan(func, clip, settings)
+    solver = SrSettings(iterations=iterations, robust=robust)
+    fmt = clip.format
+    peak = peak_value(fmt)
+    base = vs.core.std.BlankClip(clip, width=clip.width * scale, height=clip.height * scale, keep=True)
+    window = [shifted(clip, d) for d in range(-tr, tr + 1)]
+    num_frames = clip.num_frames
+
+    def render(n: int, f: Sequence[vs.VideoFrame]) -> vs.VideoFrame:
+        pan = lazy.get()
+        indices = window_indices(n, tr, num_frames)
+        # Edge-clamped windows repeat the first or last frame: use each input frame once.
+        members = sorted({i: k for k, i in enumerate(indices)}.items())
+        out = f[0].copy()
+        out.props.clear()
+        out.props.update(f[1 + tr].props)
+        for p in range(fmt.num_planes):
+            ssw, ssh = (fmt.subsampling_w, fmt.subsampling_h) if p else (0, 0)
+            planes = [plane_to_float(f[1 + k], p) * np.float32(1.0 / peak) for _, k in members]
+            # Frame i's pixel (r, c) shows what frame n shows at (r, c) + (p_i - p_n).
+            offsets = [(float(pan.x[i] - pan.x[n]) / (1 << ssw), float(pan.y[i] - pan.y[n]) / (1 << ssh))
+                       for i, _ in members]
+            reference = [i for i, _ in members].index(n)
+            estimate = super_resolve(planes, offsets, scale, solver, reference)
+            write_float_plane(estimate * np.float32(peak), out, p)
+        return out
+
+    def per_frame(n: int) -> vs.VideoNode:
+        return base.std.ModifyFrame([base, *window], render)
+
+    return base.std.FrameEval(per_frame, clip_src=window)
