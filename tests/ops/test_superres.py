@@ -63,3 +63,15 @@ def test_robust_term_outvotes_a_local_change():
     robust = psnr(super_resolve(frames, offsets, 2), truth)
     plain = psnr(super_resolve(frames, offsets, 2, SrSettings(robust=False)), truth)
     assert robust > plain + 2
+
+
+def test_backends_agree(xp):
+    from tests.conftest import to_numpy
+
+    frames, offsets, _ = pan(count=4)
+    want = super_resolve(frames, offsets, 2, SrSettings(iterations=5))
+    got = to_numpy(super_resolve([xp.asarray(f) for f in frames], offsets, 2, SrSettings(iterations=5)))
+    np.testing.assert_allclose(got, want, atol=2e-3)
+    x = np.random.default_rng(1).random((48, 64)).astype(np.float32)
+    np.testing.assert_allclose(to_numpy(forward(xp.asarray(x), (0.6, -1.3), 2)), forward(x, (0.6, -1.3), 2),
+                               atol=1e-5)

@@ -19,7 +19,7 @@ __all__ = ["superres"]
 MAX_TR = 16
 
 
-def superres(clip: vs.VideoNode, scale: int = 2, *, tr: int = 4, robust: bool = True, iterations: int = 60,
+def superres(clip: vs.VideoNode, scale: int = 2, *, tr: int = 4, robust: bool = True, iterations: int = 30,
              backend: str = "auto") -> vs.VideoNode:
     """Multi-frame super-resolution: each frame ``scale`` times larger, recovered from ``2 * tr + 1`` frames.
 
@@ -45,7 +45,7 @@ def superres(clip: vs.VideoNode, scale: int = 2, *, tr: int = 4, robust: bool = 
             the clip, not repeated).
         robust: True (default): a Charbonnier data term, L2 near the noise level and L1 beyond, so a
             mouth that moves in a few frames is outvoted. False: plain L2.
-        iterations: Steepest-descent iterations in [1, 500], default 60.
+        iterations: Descent iterations (with momentum) in [1, 500], default 30.
         backend: ``"auto"`` (default), ``"cupy"`` or ``"numpy"``, for the alignment; the solver runs on
             NumPy.
 

@@ -9,7 +9,8 @@ sub-pixel shift of ``x`` by ``scale * d_k`` (separable Catmull-Rom, zero outside
 filter. Both are written out, so ``<A x, y> == <x, A^T y>`` holds to rounding (tested), and no sparse
 matrix is ever built.
 
-The estimate minimises ``sum_k rho(m_k (A_k x - y_k)) + lam * BTV(x)`` by steepest descent, where
+The estimate minimises ``sum_k rho(m_k (A_k x - y_k)) + lam * BTV(x)`` by steepest descent with
+heavy-ball momentum, where
 ``m_k`` keeps the pixels whose footprint lies inside the reference frame, ``rho`` is the Charbonnier
 penalty (robust: quadratic up to the noise level, then linear, so a mouth that moves in a few frames
 is outvoted, while clean data converge as with L2; Farsiu's pure L1 converged 2.6 dB short here) or
@@ -37,12 +38,13 @@ KERNEL = "cubic"  # Catmull-Rom: 4 taps, interpolating
 class SrSettings:
     """Solver settings; the defaults follow research/anchors.md §2 (L2 + BTV: +8.8 dB over bicubic at 2x)."""
 
-    iterations: int = 60
+    iterations: int = 30
     robust: bool = True  # Charbonnier data term: L2 near the noise level, L1 beyond (outliers outvoted)
     lam: float = 0.001  # weight of the BTV prior (values in units of the format's peak)
     radius: int = 2  # BTV neighbourhood P
     alpha: float = 0.7  # BTV decay per pixel of distance
     step: float = 1.0  # steepest-descent step (scaled by 1 / number of frames)
+    momentum: float = 0.7  # heavy-ball momentum in [0, 1): 30 iterations reach what 60 plain ones did
     noise: float = 0.02  # robust data term: residuals beyond this (peak units, ~5 8-bit values) count as L1
 
 
@@ -153,11 +155,16 @@ def super_resolve(frames: Sequence, offsets: Sequence[tuple[float, float]], scal
         return adjoint(residual, offsets[k], scale)
 
     run = parallel_map if xp is np else (lambda fn, items: [fn(i) for i in items])
+    velocity = xp.zeros_like(x)
     for _ in range(settings.iterations):
         grad = xp.zeros_like(x)
         for part in run(data_gradient, range(len(frames))):  # summed in frame order: the same on any core count
             grad += part
         if settings.lam:
             grad += np.float32(settings.lam) * btv_gradient(x, settings.radius, settings.alpha)
-        x -= step * grad * np.float32(scale * scale)
+        if settings.momentum:
+            velocity = np.float32(settings.momentum) * velocity - step * grad * np.float32(scale * scale)
+            x += velocity
+        else:
+            x -= step * grad * np.float32(scale * scale)
     return x
