@@ -54,3 +54,30 @@ def test_bad_arguments_are_refused():
         vo.superres(clip, 2, robust="yes")
     with pytest.raises(vo.ClipTooShortError, match="at least 2 frames"):
         vo.superres(clip[0], 2)
+
+
+def test_stitch_render_sr_super_resolves_the_whole_scene():
+    clip, offsets = pan_clip(n=6, fmt=vs.RGB24)
+    pan = vo.estimate_pan(clip)
+    sr = vo.stitch(clip, render="sr", pan=pan)
+    average = vo.stitch(clip, render="average", pan=pan)
+    assert (sr.width, sr.height) == (2 * average.width, 2 * average.height)
+    with sr.get_frame(0) as f:
+        ours, props = np.asarray(f[1], dtype=np.float64), dict(f.props)
+        covered = np.asarray(props["_Alpha"][0]) > 0
+    with average.resize.Bicubic(sr.width, sr.height).get_frame(0) as f:
+        upscaled = np.asarray(f[1], dtype=np.float64)
+    assert props["OvrScale"] == 2 and props["OvrRender"] == "sr"
+    ox, oy = offsets[0] + 2 * np.array([int(props["OvrOriginX"]), int(props["OvrOriginY"])])
+    truth = park_rgb()[oy:oy + sr.height, ox:ox + sr.width, 1].astype(np.float64)  # green, 2x the frames
+    h, w = truth.shape
+    from scipy.ndimage import binary_erosion
+
+    inside = binary_erosion(covered[:h, :w], iterations=10)
+
+    def psnr(image):
+        return 10 * np.log10(255**2 / np.mean((image[:h, :w][inside] - truth[inside]) ** 2))
+
+    assert psnr(ours) > psnr(upscaled) + 5
+    with pytest.raises(vo.InvalidArgumentError, match=r"scale must be in \[2, 4\]"):
+        vo.stitch(clip, render="sr", scale=8, pan=pan)

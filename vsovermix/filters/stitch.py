@@ -12,22 +12,24 @@ import vapoursynth as vs
 from .._progress import progress_callback
 from .._vs.depth import black_value, is_full_range, rescale_values
 from .._vs.formats import check_clip
-from .._vs.frames import plane_to_float, write_float_plane
+from .._vs.frames import peak_value, plane_to_float, write_float_plane
 from ..backend import Backend
 from ..errors import InvalidArgumentError, UnsupportedFormatError
 from ..ops.resample import KERNELS
 from ..ops.stitch import RENDERS, StreamingRender, median_render, plan_canvas
+from ..ops.superres import SrSettings, superres_canvas
 from .align import DEFAULT_BORDER, DEFAULT_NEIGHBOURS, MaskLike, Pan, check_align_args, compute_pan
 
 __all__ = ["stitch"]
 
 DEPTHS = (None, 16, 32)
+STITCH_RENDERS = (*RENDERS, "sr")
 MAX_FEATHER = 256
 
 
 def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = None, kernel: str = "lanczos3",
-           feather: int = 8, depth: int | None = None, neighbours: int = DEFAULT_NEIGHBOURS, mask: MaskLike = None,
-           border: int = DEFAULT_BORDER,
+           feather: int = 8, depth: int | None = None, scale: int = 2, neighbours: int = DEFAULT_NEIGHBOURS,
+           mask: MaskLike = None, border: int = DEFAULT_BORDER,
            non_translation: str = "warn", backend: str = "auto", progress: bool | None = None) -> vs.VideoNode:
     """Stitch the frames of a camera pan into one still of the whole scene (a 1-frame clip).
 
@@ -41,6 +43,9 @@ def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = Non
     - ``"median"``: robust to what moves in fewer than half the frames (mouths, flashes, birds).
     - ``"min"``: the darkest value: steam, smoke and light leaks vanish over the whole pan.
     - ``"max"``: the brightest value.
+    - ``"sr"``: multi-frame super-resolution of the whole scene, ``scale`` times larger (``vo.superres``'s
+      solver, started from the average and run in bands of the canvas, so memory holds one band's
+      frames whatever their number).
 
     Usage Example::
 
@@ -57,23 +62,25 @@ def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = Non
     Args:
         clip: A constant-format GRAY, YUV (any subsampling) or RGB clip, 8-16 bit integer or 16/32 bit
             float, of at least 2 frames: one shot of a translating camera.
-        render: ``"average"`` (default), ``"median"``, ``"min"`` or ``"max"``.
+        render: ``"average"`` (default), ``"median"``, ``"min"``, ``"max"`` or ``"sr"``.
         pan: A ``Pan`` from ``vo.estimate_pan`` for this clip, to reuse it; default None measures it.
         kernel: Resampling kernel: ``"lanczos3"`` (default), ``"lanczos4"`` or ``"cubic"``.
         feather: Width in px (of each plane) over which a frame's weight ramps up from its edge, in
             [0, 256], default 8. Average render only.
         depth: Output sample type: None (default) = the clip's; 16 = 16-bit integer; 32 = 32-bit float
             (keeps the precision that averaging gains).
+        scale: For ``render="sr"`` only: the factor in [2, 4], default 2.
         neighbours, mask, border, non_translation, backend: as for ``vo.estimate_pan``.
         progress: Progress bars on stderr: None (default) when stderr is a terminal, True, False.
 
     Returns:
         A 1-frame clip of the still, in the clip's family and subsampling, sized to hold every frame (a
-        multiple of the subsampling). Pixels no frame covers are black (neutral chroma) and transparent
-        in the ``_Alpha`` frame attached as a prop (GRAY, same depth: white where covered). Props: those
-        of frame 0, plus ``OvrFrames``, ``OvrRender``, ``OvrKernel``, ``OvrOriginX`` / ``OvrOriginY``
-        (scene position of the still's top-left pixel, frame 0 at 0, 0), ``OvrOffsetMinX`` ...
-        ``OvrOffsetMaxY`` and ``OvrCoverage`` (share of the still that some frame covers).
+        multiple of the subsampling; times ``scale`` for ``"sr"``). Pixels no frame covers are black
+        (neutral chroma) and transparent in the ``_Alpha`` frame attached as a prop (GRAY, same depth:
+        white where covered). Props: those of frame 0, plus ``OvrFrames``, ``OvrRender``, ``OvrKernel``,
+        ``OvrOriginX`` / ``OvrOriginY`` (scene position of the still's top-left pixel, frame 0 at 0, 0, in
+        the frames' px), ``OvrOffsetMinX`` ...
+        ``OvrOffsetMaxY``, ``OvrCoverage`` (share of the still that some frame covers) and ``OvrScale``.
 
     Raises:
         InvalidArgumentError: an argument out of range, or a ``pan`` of another clip.
@@ -81,7 +88,8 @@ def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = Non
     """
     func = stitch
     clip = check_clip(clip, func)
-    render = InvalidArgumentError.check_choice(func, "render", render, RENDERS)
+    render = InvalidArgumentError.check_choice(func, "render", render, STITCH_RENDERS)
+    scale = InvalidArgumentError.check_int(func, "scale", scale, 2, 4) if render == "sr" else 1
     kernel = InvalidArgumentError.check_choice(func, "kernel", kernel, KERNELS)
     feather = InvalidArgumentError.check_int(func, "feather", feather, 0, MAX_FEATHER)
     if depth not in DEPTHS:
@@ -98,7 +106,8 @@ def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = Non
         fmt.color_family, vs.INTEGER if depth == 16 else vs.FLOAT, depth, fmt.subsampling_w, fmt.subsampling_h)
     canvas = plan_canvas(pan.x, pan.y, clip.width, clip.height, fmt.subsampling_w, fmt.subsampling_h)
     fps = Fraction(clip.fps.numerator, clip.fps.denominator) if clip.fps.numerator else Fraction(24000, 1001)
-    blank = vs.core.std.BlankClip(format=out_fmt.id, width=canvas.width, height=canvas.height, length=1,
+    blank = vs.core.std.BlankClip(format=out_fmt.id, width=canvas.width * scale, height=canvas.height * scale,
+                                  length=1,
                                   fpsnum=fps.numerator, fpsden=fps.denominator, keep=True)
     xp: Any = np
     if settings.backend is Backend.CUPY and render != "median":
@@ -136,7 +145,8 @@ def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = Non
                                              kernel, progress=progress_callback(progress, f"median plane {p}")))
         else:
             bar = progress_callback(progress, "stitching")
-            accumulators = [StreamingRender(render, *canvas_sizes[p], xp) for p in all_planes]
+            accumulators = [StreamingRender("average" if render == "sr" else render, *canvas_sizes[p], xp)
+                            for p in all_planes]
             for i in range(clip.num_frames):
                 for p, plane in enumerate(fetch(i, all_planes)):
                     accumulators[p].add(xp.asarray(plane), placement(i, p), feather, kernel)
@@ -146,6 +156,15 @@ def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = Non
                 values, cover = acc.result()
                 results.append((np.asarray(values.get() if xp is not np else values),
                                 np.asarray(cover.get() if xp is not np else cover)))
+        if render == "sr":  # the average is where the solve starts; bands re-read one plane at a time
+            peak = np.float32(peak_value(fmt))
+            for p in all_planes:
+                values, cover = results[p]
+                solved = superres_canvas(lambda i, p=p: fetch(i, (p,))[0] / peak,
+                                         [placement(i, p) for i in range(clip.num_frames)], values / peak, scale,
+                                         SrSettings(),
+                                         progress=progress_callback(progress, f"super-resolving plane {p}"))
+                results[p] = (solved * peak, np.repeat(np.repeat(cover, scale, axis=0), scale, axis=1))
         out = f.copy()
         for p, (values, _) in enumerate(results):
             values = rescale_values(values, p, fmt, out_fmt, full)
@@ -154,14 +173,14 @@ def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = Non
         covered = results[0][1] > 0
         alpha = vs.core.create_video_frame(vs.core.query_video_format(vs.GRAY, out_fmt.sample_type,
                                                                       out_fmt.bits_per_sample, 0, 0),
-                                           canvas.width, canvas.height)
+                                           canvas.width * scale, canvas.height * scale)
         write_float_plane(np.where(covered, np.float32(1.0 if out_fmt.sample_type == vs.FLOAT else
                                                        (1 << out_fmt.bits_per_sample) - 1), 0).astype(np.float32),
                           alpha, 0)
         props.update(OvrFrames=clip.num_frames, OvrRender=render, OvrKernel=kernel, OvrOriginX=canvas.origin_x,
                      OvrOriginY=canvas.origin_y, OvrOffsetMinX=float(pan.x.min()), OvrOffsetMaxX=float(pan.x.max()),
                      OvrOffsetMinY=float(pan.y.min()), OvrOffsetMaxY=float(pan.y.max()),
-                     OvrCoverage=float(covered.mean()), _Alpha=alpha)
+                     OvrCoverage=float(covered.mean()), OvrScale=scale, _Alpha=alpha)
         if depth is not None:
             props["_Range"] = vs.Range.RANGE_FULL if full else vs.Range.RANGE_LIMITED
         out.props.clear()

@@ -21,8 +21,9 @@ x|_1``, which keeps line art sharp without ringing.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -88,22 +89,41 @@ def area_upscale(y, scale: int):
     return xp.repeat(xp.repeat(y, scale, axis=0), scale, axis=1) * np.float32(1.0 / (scale * scale))
 
 
-def forward(x, offset: tuple[float, float], scale: int):
-    """``A_k x``: the low-resolution frame at ``offset`` (low-resolution px) that ``x`` predicts."""
-    return box_reduce(shift(x, scale * offset[0], scale * offset[1]), scale)
+def forward(x, offset: tuple[float, float], scale: int, frame_shape: tuple[int, int] | None = None):
+    """``A_k x``: the low-resolution frame at ``offset`` (low-resolution px) that ``x`` predicts.
+
+    ``frame_shape`` (default: ``x``'s size / ``scale``) is the frame's size: its pixels beyond the
+    high-resolution image read zeros (and are masked out of the fit)."""
+    h, w = frame_shape or (x.shape[0] // scale, x.shape[1] // scale)
+    return box_reduce(_fit(shift(x, scale * offset[0], scale * offset[1]), (h * scale, w * scale)), scale)
 
 
-def adjoint(residual, offset: tuple[float, float], scale: int):
-    """``A_k^T residual``."""
-    return shift(area_upscale(residual, scale), scale * offset[0], scale * offset[1], transpose=True)
+def adjoint(residual, offset: tuple[float, float], scale: int, shape: tuple[int, int] | None = None):
+    """``A_k^T residual``, on a high-resolution image of ``shape`` (default: ``scale`` x the residual's)."""
+    spread = area_upscale(residual, scale)
+    if shape is not None:
+        spread = _fit(spread, shape)
+    return shift(spread, scale * offset[0], scale * offset[1], transpose=True)
 
 
-def footprint_mask(shape: tuple[int, int], offset: tuple[float, float], scale: int, xp=np):
-    """1 on the low-resolution pixels whose footprint (with the filter's reach) lies inside the high-resolution
-    image of ``shape`` (that frame's own pixels), else 0."""
+def _fit(image, shape: tuple[int, int]):
+    """``image`` cropped or zero-padded at the bottom and right to ``shape``."""
+    if image.shape == tuple(shape):
+        return image
+    xp = xp_of(image)
+    out = xp.zeros(shape, dtype=image.dtype)
+    h, w = min(shape[0], image.shape[0]), min(shape[1], image.shape[1])
+    out[:h, :w] = image[:h, :w]
+    return out
+
+
+def footprint_mask(shape: tuple[int, int], frame_shape: tuple[int, int], offset: tuple[float, float], scale: int,
+                   xp=np):
+    """1 on the pixels of a frame of ``frame_shape`` at ``offset`` whose footprint (with the filter's reach)
+    lies inside the high-resolution image of ``shape``, else 0."""
     h, w = shape
-    rows = (np.arange(h // scale) + offset[1]) * scale
-    cols = (np.arange(w // scale) + offset[0]) * scale
+    rows = (np.arange(frame_shape[0]) + offset[1]) * scale
+    cols = (np.arange(frame_shape[1]) + offset[0]) * scale
     inside_r = (rows >= 1) & (rows + scale + 2 <= h)
     inside_c = (cols >= 1) & (cols + scale + 2 <= w)
     return xp.asarray((inside_r[:, None] & inside_c[None, :]).astype(np.float32))
@@ -135,24 +155,26 @@ def initial_estimate(reference, scale: int):
 
 
 def super_resolve(frames: Sequence, offsets: Sequence[tuple[float, float]], scale: int,
-                  settings: SrSettings = SrSettings(), reference: int = 0):
+                  settings: SrSettings = SrSettings(), reference: int = 0, initial=None):
     """High-resolution estimate (``scale`` x the frames' size) of frame ``reference`` from all ``frames``.
 
-    ``frames`` are float32 planes of one size (NumPy or CuPy), ``offsets[k]`` frame ``k``'s position
-    minus the reference's, in low-resolution px (``vo.estimate_pan`` gives positions).
+    ``frames`` are float32 planes (NumPy or CuPy), ``offsets[k]`` frame ``k``'s position minus the
+    reference's, in low-resolution px (``vo.estimate_pan`` gives positions). ``initial``, when given, is
+    the starting high-resolution image and fixes the output size (frames may then be of any size and
+    lie partly outside it: only their pixels that fall inside count); else the reference frame upscaled.
     """
     xp = xp_of(frames[reference])
-    x = initial_estimate(frames[reference], scale)
+    x = initial_estimate(frames[reference], scale) if initial is None else xp.array(initial, dtype=np.float32)
     shape = x.shape
-    masks = [footprint_mask(shape, o, scale, xp) for o in offsets]
+    masks = [footprint_mask(shape, f.shape, o, scale, xp) for f, o in zip(frames, offsets, strict=True)]
     step = np.float32(settings.step / len(frames))
     eps = np.float32(settings.noise)
 
     def data_gradient(k: int):
-        residual = (forward(x, offsets[k], scale) - frames[k]) * masks[k]
+        residual = (forward(x, offsets[k], scale, frames[k].shape) - frames[k]) * masks[k]
         if settings.robust:  # eps * r / sqrt(r^2 + eps^2): r for small residuals, +-eps for outliers
             residual = residual * (eps / xp.sqrt(residual * residual + eps * eps))
-        return adjoint(residual, offsets[k], scale)
+        return adjoint(residual, offsets[k], scale, shape)
 
     run = parallel_map if xp is np else (lambda fn, items: [fn(i) for i in items])
     velocity = xp.zeros_like(x)
@@ -168,3 +190,44 @@ def super_resolve(frames: Sequence, offsets: Sequence[tuple[float, float]], scal
         else:
             x -= step * grad * np.float32(scale * scale)
     return x
+
+
+def superres_canvas(fetch: Callable[[int], Any], placements: Sequence[Any], initial: np.ndarray, scale: int,
+                    settings: SrSettings = SrSettings(), band_rows: int = 128, margin: int = 8,
+                    progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """Super-resolve a whole stitched canvas, ``scale`` x its size, in bands of ``band_rows`` canvas rows.
+
+    ``placements`` are ``ops.stitch.FramePlacement`` s (canvas pixel ``X`` reads frame pixel ``X + shift``),
+    ``fetch(i)`` returns frame ``i``'s plane (float32, peak 1), called once per band the frame reaches,
+    and ``initial`` is the low-resolution canvas to start from (NaN where no frame reaches). Each band
+    is solved with ``margin`` extra rows on both sides, so its own rows see every frame that constrains
+    them; memory holds one band's frames, whatever their number. Returns NaN where ``initial`` is NaN.
+    """
+    height, width = initial.shape
+    covered = ~np.isnan(initial)
+    start = np.where(covered, initial, np.float32(np.nanmean(initial) if covered.any() else 0.0)).astype(np.float32)
+    out = np.full((height * scale, width * scale), np.nan, dtype=np.float32)
+    bands = list(range(0, height, band_rows))
+    for done, top in enumerate(bands):
+        bottom = min(top + band_rows, height)
+        lo, hi = max(top - margin, 0), min(bottom + margin, height)
+        crops, offsets = [], []
+        for i, place in enumerate(placements):
+            if place.rows[0] >= hi or place.rows[1] <= lo or place.cols[1] <= place.cols[0]:
+                continue
+            plane = fetch(i)
+            # Canvas row Y shows frame row Y + shift_y: the frame rows that reach this band.
+            first = max(0, math.floor(lo + place.shift_y))
+            last = min(plane.shape[0], math.ceil(hi + place.shift_y) + 1)
+            if last <= first:
+                continue
+            crops.append(np.ascontiguousarray(plane[first:last]))
+            offsets.append((-place.shift_x, first - place.shift_y - lo))
+        if crops:
+            band = super_resolve(crops, offsets, scale, settings, initial=initial_estimate(start[lo:hi], scale))
+            solved = band[(top - lo) * scale:(bottom - lo) * scale]
+            out[top * scale:bottom * scale] = np.where(
+                np.repeat(np.repeat(covered[top:bottom], scale, axis=0), scale, axis=1), solved, np.nan)
+        if progress is not None:
+            progress(done + 1, len(bands))
+    return out
