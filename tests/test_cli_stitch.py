@@ -50,3 +50,10 @@ def test_stitch_a_vpy_script(frames_dir, tmp_path):
     out = tmp_path / "scene.png"
     assert main(["stitch", str(script), "-o", str(out)]) == 0
     assert read_png(out).shape[1] > 160
+
+
+def test_stitch_render_sr_doubles_the_still(frames_dir, tmp_path):
+    plain, big = tmp_path / "scene.png", tmp_path / "scene2x.png"
+    assert main(["stitch", str(frames_dir / "*.png"), "-o", str(plain)]) == 0
+    assert main(["stitch", str(frames_dir / "*.png"), "-o", str(big), "--render", "sr", "--scale", "2"]) == 0
+    assert read_png(big).shape[:2] == tuple(2 * s for s in read_png(plain).shape[:2])

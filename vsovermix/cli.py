@@ -115,7 +115,7 @@ def _stitch(args: argparse.Namespace) -> int:
     clip = clip[args.start:end]
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*no usable GPU.*")
-        still = stitch(clip, render=args.render, kernel=args.kernel, neighbours=args.neighbours,
+        still = stitch(clip, render=args.render, scale=args.scale, kernel=args.kernel, neighbours=args.neighbours,
                        mask=args.mask, non_translation=args.non_translation, backend=args.backend,
                        depth=16 if args.bits == 16 else None, progress=None)
     fmt = still.format
@@ -169,7 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     stitch.add_argument("-o", "--output", required=True, help="the PNG to write (never replaced without --force)")
     stitch.add_argument("--start", type=int, default=0, help="first frame of the pan (default 0)")
     stitch.add_argument("--end", type=int, default=None, help="frame after the last one (default: the end)")
-    stitch.add_argument("--render", default="average", choices=["average", "median", "min", "max"])
+    stitch.add_argument("--render", default="average", choices=["average", "median", "min", "max", "sr"],
+                        help="how frames combine (sr: super-resolution, --scale times larger)")
+    stitch.add_argument("--scale", type=int, default=2, help="with --render sr: the factor, 2-4 (default 2)")
     stitch.add_argument("--bits", type=int, default=8, choices=[8, 16], help="PNG bit depth (default 8)")
     stitch.add_argument("--kernel", default="lanczos3", choices=["lanczos3", "lanczos4", "cubic"])
     stitch.add_argument("--neighbours", type=int, default=3, help="frames each frame is measured against (1-8)")
