@@ -26,7 +26,16 @@ import numpy as np
 
 from .errors import BackendUnavailableError, FuncLike, InvalidArgumentError
 
-__all__ = ["Backend", "CupyProbe", "PlaneIO", "plane_io", "probe_cupy", "resolve_backend", "use_backend"]
+__all__ = [
+    "Backend",
+    "CupyProbe",
+    "PlaneIO",
+    "array_module",
+    "plane_io",
+    "probe_cupy",
+    "resolve_backend",
+    "use_backend",
+]
 
 ENV_VAR = "VSOVERMIX_BACKEND"
 INSTALL_HINT = 'pip install "vsovermix[cuda12]" (CUDA 12 driver) or "vsovermix[cuda13]" (CUDA 13 driver)'
@@ -145,6 +154,15 @@ def resolve_backend(backend: Backend | str, func: FuncLike) -> Backend:
         warnings.warn(f"vsovermix: no usable GPU ({probe.reason}); using the NumPy backend. "
                       f"Set {ENV_VAR}=numpy to silence this.", RuntimeWarning, stacklevel=3)
     return Backend.NUMPY
+
+
+def array_module(backend: Backend) -> Any:
+    """The array library of a resolved backend: ``cupy`` for CUPY (imported here, on first use), else ``numpy``."""
+    if backend is Backend.CUPY:
+        import cupy
+
+        return cupy
+    return np
 
 
 class PlaneIO(Protocol):

@@ -8,7 +8,7 @@ import vapoursynth as vs
 
 from ..errors import ArgumentTypeError, FuncLike, InvalidArgumentError, UnsupportedFormatError
 
-__all__ = ["ACCEPTED", "check_clip", "check_planes", "plane_dtype"]
+__all__ = ["ACCEPTED", "check_clip", "check_planes", "plane_dtype", "plane_subsampling"]
 
 ACCEPTED = "constant-format GRAY, YUV (any subsampling) or RGB; 8-16 bit integer or 16/32 bit float"
 
@@ -52,3 +52,8 @@ def plane_dtype(fmt: vs.VideoFormat) -> str:
     if fmt.sample_type == vs.FLOAT:
         return "float16" if fmt.bits_per_sample == 16 else "float32"
     return "uint8" if fmt.bytes_per_sample == 1 else "uint16"
+
+
+def plane_subsampling(fmt: vs.VideoFormat, plane: int) -> tuple[int, int]:
+    """(log2 horizontal, log2 vertical) subsampling of ``plane``: the format's for chroma, (0, 0) for plane 0."""
+    return (fmt.subsampling_w, fmt.subsampling_h) if plane else (0, 0)

@@ -15,7 +15,7 @@ import vapoursynth as vs
 from .._progress import progress_callback
 from .._vs.formats import check_clip
 from .._vs.frames import luma_of, plane_view
-from ..backend import Backend, resolve_backend
+from ..backend import Backend, array_module, resolve_backend
 from ..errors import (
     AlignmentError,
     ArgumentTypeError,
@@ -24,6 +24,7 @@ from ..errors import (
     InvalidArgumentError,
     UnsupportedFormatError,
     VsOvermixError,
+    func_name,
 )
 from ..ops.align import NON_TRANSLATION_TOLERANCE, estimate_pan_offsets, proxy_scale
 from ..ops.resample import box_reduce
@@ -130,11 +131,7 @@ def compute_pan(func: FuncLike, clip: vs.VideoNode, settings: _Settings,
     """Measure the pan: reads every frame (``get_frame``, never ``frames()``: safe inside a callback)."""
     width, height = clip.width, clip.height
     scale = proxy_scale(width)
-    xp: Any = np
-    if settings.backend is Backend.CUPY:
-        import cupy
-
-        xp = cupy
+    xp = array_module(settings.backend)
     exclude = _exclusion(settings, width, height)
     proxy_exclude = None if exclude is None else box_reduce(exclude.astype(np.float32), scale) > 0
 
@@ -173,7 +170,7 @@ def _report_non_translation(func: FuncLike, pan: Pan, action: str) -> None:
                "or doubled there; trim the clip to the translating part, or pass non_translation='ignore'")
     if action == "error":
         raise AlignmentError(func, message)
-    warnings.warn(f"(vsovermix.{getattr(func, '__name__', func)}) {message}", RuntimeWarning, stacklevel=4)
+    warnings.warn(f"(vsovermix.{func_name(func)}) {message}", RuntimeWarning, stacklevel=4)
 
 
 class LazyPan:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import vapoursynth as vs
 
 from .._vs.formats import check_clip
 from .._vs.frames import peak_value, plane_view
-from ..backend import Backend, resolve_backend
+from ..backend import Backend, array_module, resolve_backend
 from ..errors import ArgumentTypeError, ClipTooShortError, InvalidArgumentError, UnsupportedFormatError
 from ..ops.telecine import CycleDecision, FieldProxy, FrameMetrics, decide_cycle, field_proxy, frame_metrics
 
@@ -32,11 +34,7 @@ class _Analysis:
 
     def __init__(self, clip: vs.VideoNode, tff: bool, orphans: str, backend: Backend):
         self.clip, self.tff, self.orphans = clip, tff, orphans
-        self.xp = np
-        if backend is Backend.CUPY:
-            import cupy
-
-            self.xp = cupy
+        self.xp = array_module(backend)
         fmt = clip.format
         self.luma_plane = 1 if fmt.color_family == vs.RGB else 0  # G carries most of the luma
         self.peak = peak_value(fmt)
@@ -45,45 +43,45 @@ class _Analysis:
         self.metrics: OrderedDict[int, FrameMetrics] = OrderedDict()
         self.cycles: OrderedDict[int, CycleDecision] = OrderedDict()
 
-    def _remember(self, cache: OrderedDict, key: int, value: object, size: int = _CACHE_FRAMES) -> None:
+    def _memo(self, cache: OrderedDict, key: int, compute: Callable[[], object], size: int = _CACHE_FRAMES) -> Any:
+        """``cache[key]``, computed (outside the lock) and remembered when missing; the oldest entries go."""
+        with self.lock:
+            if key in cache:
+                return cache[key]
+        value = compute()
         with self.lock:
             cache[key] = value
-            cache.move_to_end(key)
             while len(cache) > size:
                 cache.popitem(last=False)
-
-    def _lookup(self, cache: OrderedDict, key: int) -> object | None:
-        with self.lock:
-            return cache.get(key)
+        return value
 
     def proxy(self, n: int) -> FieldProxy | None:
         if not 0 <= n < self.clip.num_frames:
             return None
-        found = self._lookup(self.proxies, n)
-        if found is None:
-            with self.clip.get_frame(n) as frame:
-                luma = plane_view(frame, self.luma_plane)
-                if frame.format.sample_type == vs.FLOAT:
-                    luma = np.nan_to_num(luma.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
-                found = field_proxy(self.xp.asarray(luma), self.peak, self.tff)
-            self._remember(self.proxies, n, found)
-        return found  # type: ignore[return-value]
+        return self._memo(self.proxies, n, lambda: self._load(n))
+
+    def _load(self, n: int) -> FieldProxy:
+        with self.clip.get_frame(n) as frame:
+            luma = plane_view(frame, self.luma_plane)
+            if frame.format.sample_type == vs.FLOAT:
+                luma = np.nan_to_num(luma.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
+            return field_proxy(self.xp.asarray(luma), self.peak, self.tff)
 
     def frame(self, n: int) -> FrameMetrics:
-        found = self._lookup(self.metrics, n)
-        if found is None:
-            found = frame_metrics(self.proxy(n - 1), self.proxy(n), self.proxy(n + 1), self.tff)
-            self._remember(self.metrics, n, found)
-        return found  # type: ignore[return-value]
+        return self._memo(self.metrics, n,
+                          lambda: frame_metrics(self.proxy(n - 1), self.proxy(n), self.proxy(n + 1), self.tff))
 
     def cycle(self, c: int) -> CycleDecision:
-        found = self._lookup(self.cycles, c)
-        if found is None:
-            first = c * CYCLE
-            last = min(first + CYCLE, self.clip.num_frames)
-            found = decide_cycle(first, [self.frame(n) for n in range(first, last)], self.orphans)
-            self._remember(self.cycles, c, found, 8)
-        return found  # type: ignore[return-value]
+        first = c * CYCLE
+        last = min(first + CYCLE, self.clip.num_frames)
+        return self._memo(self.cycles, c,
+                          lambda: decide_cycle(first, [self.frame(n) for n in range(first, last)], self.orphans), 8)
+
+    def output(self, m: int) -> tuple[CycleDecision, int, int]:
+        """Output frame ``m``'s cycle decision, its place among the kept frames, and its input frame."""
+        decision = self.cycle(m // (CYCLE - 1))
+        k = m % (CYCLE - 1)
+        return decision, k, decision.kept[k]
 
 
 def _field_order(clip: vs.VideoNode, tff: bool | None) -> bool:
@@ -183,19 +181,13 @@ def detelecine(clip: vs.VideoNode, *, tff: bool | None = None, orphans: str = "d
     fps_out = fps * Fraction(CYCLE - 1, CYCLE)
     base = vs.core.std.BlankClip(clip, length=count, fpsnum=fps_out.numerator, fpsden=fps_out.denominator)
 
-    def locate(m: int) -> tuple[CycleDecision, int]:
-        decision = analysis.cycle(m // (CYCLE - 1))
-        return decision, m % (CYCLE - 1)
-
     def select(n: int) -> vs.VideoNode:
-        decision, k = locate(n)
-        source = decision.kept[k]
+        decision, k, source = analysis.output(n)
         chosen = interpolated if decision.interpolated[k] else woven[analysis.frame(source).match]
         return chosen[source - n:]  # frame n of this clip is input frame `source`
 
     def label(n: int, f: vs.VideoFrame) -> vs.VideoFrame:
-        decision, k = locate(n)
-        source = decision.kept[k]
+        decision, k, source = analysis.output(n)
         metrics = analysis.frame(source)
         out = f.copy()
         props = out.props

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import vapoursynth as vs
 
-from .._vs.formats import check_clip, check_planes
+from .._vs.formats import check_clip, check_planes, plane_subsampling
 from .._vs.frames import new_frame, plane_to_float, plane_view, write_float_plane
 from .._vs.windows import map_window
 from ..backend import Backend, plane_io, resolve_backend
@@ -113,7 +113,7 @@ def _steam_following_pan(func: FuncLike, clip: vs.VideoNode, tr: int, mode: str,
         pan = lazy.get()
         out = new_frame(frames[tr], kept)
         for p in processed:
-            ssw, ssh = (fmt.subsampling_w, fmt.subsampling_h) if p else (0, 0)
+            ssw, ssh = plane_subsampling(fmt, p)
             centre = plane_to_float(frames[tr], p)
             h, w = centre.shape
             stack = []

@@ -11,9 +11,9 @@ import vapoursynth as vs
 
 from .._progress import progress_callback
 from .._vs.depth import black_value, is_full_range, rescale_values
-from .._vs.formats import check_clip
+from .._vs.formats import check_clip, plane_subsampling
 from .._vs.frames import peak_value, plane_to_float, write_float_plane
-from ..backend import Backend
+from ..backend import array_module
 from ..errors import InvalidArgumentError, UnsupportedFormatError
 from ..ops.resample import KERNELS
 from ..ops.stitch import RENDERS, StreamingRender, median_render, plan_canvas
@@ -109,14 +109,10 @@ def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = Non
     blank = vs.core.std.BlankClip(format=out_fmt.id, width=canvas.width * scale, height=canvas.height * scale,
                                   length=1,
                                   fpsnum=fps.numerator, fpsden=fps.denominator, keep=True)
-    xp: Any = np
-    if settings.backend is Backend.CUPY and render != "median":
-        import cupy
-
-        xp = cupy
+    xp = np if render == "median" else array_module(settings.backend)
 
     all_planes = range(fmt.num_planes)
-    canvas_sizes = [(canvas.width >> (fmt.subsampling_w if p else 0), canvas.height >> (fmt.subsampling_h if p else 0))
+    canvas_sizes = [(canvas.width >> plane_subsampling(fmt, p)[0], canvas.height >> plane_subsampling(fmt, p)[1])
                     for p in all_planes]
 
     def fetch(n: int, planes: Sequence[int]) -> list[np.ndarray]:
@@ -129,7 +125,7 @@ def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = Non
         return arrays
 
     def placement(n: int, plane: int) -> Any:
-        ssw, ssh = (fmt.subsampling_w, fmt.subsampling_h) if plane else (0, 0)
+        ssw, ssh = plane_subsampling(fmt, plane)
         h, w = clip.height >> ssh, clip.width >> ssw
         return canvas.placement(float(pan.x[n]), float(pan.y[n]), w, h, ssw, ssh, kernel)
 

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 import numpy as np
 import vapoursynth as vs
 
-from .._vs.formats import check_clip
+from .._vs.formats import check_clip, plane_subsampling
 from .._vs.frames import peak_value, plane_to_float, write_float_plane
 from .._vs.windows import shifted, window_indices
-from ..errors import ArgumentTypeError, ClipTooShortError, InvalidArgumentError
+from ..errors import ArgumentTypeError, InvalidArgumentError
 from ..ops.superres import SrSettings, super_resolve
 from .align import LazyPan, check_align_args
 
@@ -64,8 +64,6 @@ def superres(clip: vs.VideoNode, scale: int = 2, *, tr: int = 4, robust: bool = 
     tr = InvalidArgumentError.check_int(func, "tr", tr, 1, MAX_TR)
     ArgumentTypeError.check(func, "robust", robust, bool)
     iterations = InvalidArgumentError.check_int(func, "iterations", iterations, 1, 500)
-    if clip.num_frames < 2:
-        raise ClipTooShortError(func, f"clip must have at least 2 frames (a pan), got {clip.num_frames}")
     settings = check_align_args(func, clip, backend=backend)
     lazy = LazyPan(func, clip, settings)
     solver = SrSettings(iterations=iterations, robust=robust)
@@ -84,7 +82,7 @@ def superres(clip: vs.VideoNode, scale: int = 2, *, tr: int = 4, robust: bool = 
         out.props.clear()
         out.props.update(f[1 + tr].props)
         for p in range(fmt.num_planes):
-            ssw, ssh = (fmt.subsampling_w, fmt.subsampling_h) if p else (0, 0)
+            ssw, ssh = plane_subsampling(fmt, p)
             planes = [plane_to_float(f[1 + k], p) * np.float32(1.0 / peak) for _, k in members]
             # Frame i's pixel (r, c) shows what frame n shows at (r, c) + (p_i - p_n).
             offsets = [(float(pan.x[i] - pan.x[n]) / (1 << ssw), float(pan.y[i] - pan.y[n]) / (1 << ssh))

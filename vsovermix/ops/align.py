@@ -59,8 +59,8 @@ TEXTURE_GRADIENT = 0.01  # gradient (per proxy px, peak units) above which a pix
 PAIR_SIGMA_FLOOR = 0.005  # full-res px added to every pair's standard error: no pair is trusted infinitely
 NON_TRANSLATION_TOLERANCE = 0.5  # full-res px: tiles disagreeing more than this mean zoom/rotation/parallax
 PROXY_BLUR = 2.0  # Gaussian sigma (proxy px): removes the aliasing that biases interpolated sub-pixel fits
-PAIR_CHUNK = 8  # consecutive pairs measured in a row by one worker (the previous motion seeds the next)
 PROXY_HIGHPASS = 4.0  # Gaussian sigma (proxy px) of the smooth part removed: translucent layers moving on their own
+PAIR_CHUNK = 8  # consecutive pairs measured in a row by one worker (the previous motion seeds the next)
 
 
 def proxy_scale(width: int) -> int:
@@ -555,7 +555,7 @@ class _ProxyStore:
         ahead = 2 * WORKERS
         for n in range(count):
             luma = self.load(n)
-            pending.append(submit(self._build, luma) if xp_of(luma) is np else _done(self._build(luma)))
+            pending.append(submit(self._build, luma, inline=xp_of(luma) is not np))
             if len(pending) > ahead:
                 yield self._keep(n - len(pending) + 1, pending.popleft().result())
         first = count - len(pending)
@@ -568,12 +568,6 @@ class _ProxyStore:
 
     def holds_all(self, count: int) -> bool:
         return len(self.cache) == count
-
-
-def _done(value: Any) -> Future[Any]:
-    future: Future[Any] = Future()
-    future.set_result(value)
-    return future
 
 
 def estimate_pan_offsets(load_luma: Callable[[int], Any], num_frames: int, scale: int, *, neighbours: int = 3,

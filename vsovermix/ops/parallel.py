@@ -30,9 +30,9 @@ def _executor() -> ThreadPoolExecutor:
         return _pool
 
 
-def submit[R](fn: Callable[..., R], *args: Any) -> Future[R]:
-    """Run ``fn(*args)`` on the shared pool (inline when there is one worker)."""
-    if WORKERS == 1:
+def submit[R](fn: Callable[..., R], *args: Any, inline: bool = False) -> Future[R]:
+    """Run ``fn(*args)`` on the shared pool; inline (a finished future) when asked or with one worker."""
+    if inline or WORKERS == 1:
         done: Future[R] = Future()
         try:
             done.set_result(fn(*args))

@@ -26,7 +26,7 @@ import numpy as np
 from .parallel import parallel_map, row_bands
 from .resample import sample_bounds, sample_shifted, xp_of
 
-__all__ = ["RENDERS", "Canvas", "FramePlacement", "StreamingRender", "median_render", "plan_canvas"]
+__all__ = ["RENDERS", "Canvas", "FramePlacement", "StreamingRender", "median_render", "plan_canvas", "resample"]
 
 RENDERS = ("average", "median", "min", "max")
 PHASE_WEIGHT_FLOOR = 0.1
@@ -81,11 +81,19 @@ def plan_canvas(xs: Sequence[float], ys: Sequence[float], width: int, height: in
     return Canvas(-(-span_w // mw) * mw, -(-span_h // mh) * mh, float(origin_x), float(origin_y))
 
 
-def clamp_to_neighbours(values: Any, plane: Any, shift_x: float, shift_y: float, rows: tuple[int, int],
-                        cols: tuple[int, int]) -> Any:
-    """``values`` (``plane`` resampled at ``X + shift``) clamped to the range of the 2x2 source pixels
-    around each position: Lanczos overshoots at edges, and a min or max render would pick exactly
-    those overshoots (dark or bright halos along every line)."""
+def resample(plane: Any, place: FramePlacement, rows: tuple[int, int], kernel: str, clamp: bool) -> Any:
+    """``plane`` resampled on canvas ``rows`` x ``place.cols`` at its placement.
+
+    ``clamp`` keeps each value within the range of the 2x2 source pixels around its position: Lanczos
+    overshoots at edges, and a render that selects one frame's value per pixel (min, max, median)
+    would pick exactly those overshoots (dark or bright halos along every line).
+    """
+    values = sample_shifted(plane, place.shift_x, place.shift_y, rows, place.cols, kernel)
+    return _clamp_to_neighbours(values, plane, place.shift_x, place.shift_y, rows, place.cols) if clamp else values
+
+
+def _clamp_to_neighbours(values: Any, plane: Any, shift_x: float, shift_y: float, rows: tuple[int, int],
+                         cols: tuple[int, int]) -> Any:
     xp = xp_of(plane)
     y0, x0 = rows[0] + math.floor(shift_y), cols[0] + math.floor(shift_x)
     h, w = rows[1] - rows[0], cols[1] - cols[0]
@@ -129,9 +137,7 @@ class StreamingRender:
 
         def fold(rows: tuple[int, int]) -> None:
             # Bands of rows own disjoint slices of the accumulators, so threads never write the same sample.
-            values = sample_shifted(plane, place.shift_x, place.shift_y, rows, place.cols, kernel)
-            if self.mode != "average":
-                values = clamp_to_neighbours(values, plane, place.shift_x, place.shift_y, rows, place.cols)
+            values = resample(plane, place, rows, kernel, clamp=self.mode != "average")
             window = (slice(*rows), slice(c0, c1))
             weight = wy[rows[0] - r0:rows[1] - r0, None] * wx[None, :]
             self.coverage[window] += weight
@@ -176,10 +182,7 @@ def median_render(fetch: Callable[[int], Any], placements: Sequence[FramePlaceme
         for k, i in enumerate(members):
             p = placements[i]
             r0, r1 = max(p.rows[0], top), min(p.rows[1], bottom)
-            plane = fetch(i)
-            values = sample_shifted(plane, p.shift_x, p.shift_y, (r0, r1), p.cols, kernel)
-            stack[k, r0 - top:r1 - top, p.cols[0]:p.cols[1]] = clamp_to_neighbours(
-                values, plane, p.shift_x, p.shift_y, (r0, r1), p.cols)
+            stack[k, r0 - top:r1 - top, p.cols[0]:p.cols[1]] = resample(fetch(i), p, (r0, r1), kernel, clamp=True)
         # NaN sorts last, so the k-th valid value of a pixel sits at index (valid - 1) // 2.
         stack.sort(axis=0)
         valid = np.sum(~np.isnan(stack), axis=0)
