@@ -23,9 +23,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import metadata, write_result
 from tests import telecine_clips as tc
 from vsovermix import detelecine
-from vsovermix._vs.frames import plane_view
-from vsovermix.ops.telecine import COMBED_SHARE, comb_map
-from vsovermix.ops.telecine import _block_share as block_share
 
 core = vs.core
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "park.png"
@@ -35,18 +32,6 @@ CHAINS = {
     "vivtc": lambda c: c.vivtc.VFM(order=1).vivtc.VDecimate(),
     "tivtc": lambda c: c.tivtc.TFM(order=1).tivtc.TDecimate(),
 }
-
-
-def combed_frames(clip: vs.VideoNode) -> int:
-    """Output frames whose own fields comb (the same test for every tool: a 32x32 px block with at least
-    ``COMBED_SHARE`` of its pixels combed, without the motion mask)."""
-    from vsovermix.ops.telecine import field_proxy
-
-    count = 0
-    for f in clip.frames(close=True):
-        fields = field_proxy(np.asarray(plane_view(f, 0)), 255.0, True)
-        count += int(block_share(comb_map(fields.first, fields.second, True)) >= COMBED_SHARE)
-    return count
 
 
 def cases(folder: Path) -> dict[str, tuple[vs.VideoNode, vs.VideoNode | None]]:
@@ -85,7 +70,7 @@ def accuracy_row(name: str, clip: vs.VideoNode, film: vs.VideoNode | None) -> di
     row = {}
     for tool, chain in CHAINS.items():
         out = chain(clip)
-        entry: dict[str, object] = {"frames_out": out.num_frames, "combed": combed_frames(out)}
+        entry: dict[str, object] = {"frames_out": out.num_frames, "combed": tc.combed_frames(out)}
         if truth is not None:
             got = tc.classify(tc.luma_frames(out), truth)
             psnr = np.array(got["psnr"])

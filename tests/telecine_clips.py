@@ -2,8 +2,8 @@
 benchmarks/bench_detelecine.py.
 
 Film: a progressive 23.976p camera pan over a public-domain drawing, every frame different. Hard
-3:2 telecine the way research/vapoursynth.md §2.1 makes it with ``std`` only: SeparateFields,
-SelectEvery(8, [0, 1, 2, 3, 2, 5, 4, 7, 6, 7]), DoubleWeave, 29.97 fps, TFF.
+3:2 telecine is the demo's (``vsovermix.demo.hard_telecine``), as are ``luma_frames`` and the
+nearest-film-frame match behind ``classify``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,12 @@ import vapoursynth as vs
 
 from vsovermix._png import read_png
 from vsovermix._vs.frames import clip_from_planes, plane_view
+from vsovermix.demo import hard_telecine as telecine
+from vsovermix.demo import luma_frames, nearest_film_frames
+from vsovermix.ops.telecine import COMBED_SHARE, woven_combing
+
+__all__ = ["classify", "combed_frames", "crossfade", "ffmpeg_telecine", "film", "hatched_cels", "luma_frames",
+           "mpeg2", "telecine", "with_30p_credits"]
 
 DETAIL = Path(__file__).resolve().parents[1] / "vsovermix" / "data" / "park_detail.png"
 FILM_FPS = Fraction(24000, 1001)
@@ -77,12 +83,6 @@ def hatched_cels(frames: int, width: int, height: int, seed: int = 1) -> vs.Vide
     return clip_from_planes(planes, vs.YUV420P8, FILM_FPS).std.SetFrameProps(_Matrix=1)
 
 
-def telecine(clip: vs.VideoNode) -> vs.VideoNode:
-    fields = clip.std.SeparateFields(tff=True).std.SelectEvery(8, [0, 1, 2, 3, 2, 5, 4, 7, 6, 7])
-    woven = fields.std.DoubleWeave(tff=True)[::2]
-    return woven.std.AssumeFPS(fpsnum=30000, fpsden=1001).std.SetFieldBased(vs.FIELD_TOP)
-
-
 def crossfade(a: vs.VideoNode, b: vs.VideoNode, start: int, length: int) -> vs.VideoNode:
     """``a`` until ``start``, a linear cross-fade to ``b`` over ``length`` frames, then ``b`` (film frames)."""
     faded = [a[start + k].std.Merge(b[start + k], weight=(k + 1) / (length + 1)) for k in range(length)]
@@ -127,9 +127,11 @@ def ffmpeg_telecine(film: vs.VideoNode, folder: Path) -> vs.VideoNode:
     return vs.core.bs.VideoSource(str(path), cachemode=0)
 
 
-def luma_frames(clip: vs.VideoNode) -> np.ndarray:
-    """(frames, H, W) float32 luma of every frame."""
-    return np.stack([np.array(plane_view(f, 0), dtype=np.float32) for f in clip.frames(close=True)])
+def combed_frames(clip: vs.VideoNode) -> int:
+    """Frames of ``clip`` whose own two fields comb: one test for every tool's output (a 32x32 px block
+    with at least ``COMBED_SHARE`` of its pixels combed, without the detector's motion mask)."""
+    return sum(woven_combing(np.asarray(plane_view(f, 0)), 255.0, True) >= COMBED_SHARE
+               for f in clip.frames(close=True))
 
 
 def classify(output: np.ndarray, truth: np.ndarray) -> dict[str, object]:
@@ -139,14 +141,8 @@ def classify(output: np.ndarray, truth: np.ndarray) -> dict[str, object]:
     before. ``psnr``: per output frame, dB to its nearest film frame. Frames far from every film frame
     (a combed weave is below ~25 dB here) show in ``worst_psnr``.
     """
-    nearest, psnr = [], []
-    flat_truth = truth.reshape(len(truth), -1)
-    for frame in output:
-        mse = np.mean((flat_truth - frame.ravel()) ** 2, axis=1)
-        k = int(np.argmin(mse))
-        nearest.append(k)
-        psnr.append(float("inf") if mse[k] == 0 else 10 * np.log10(255**2 / mse[k]))
-    exact = sum(p > 51.1 for p in psnr)  # MSE < 0.5
-    duplicates = sum(a == b for a, b in itertools.pairwise(nearest))
-    return {"frames": len(output), "exact": exact, "duplicates": duplicates, "nearest": nearest, "psnr": psnr,
+    nearest, mse = nearest_film_frames(output, truth)
+    psnr = [float("inf") if e == 0 else float(10 * np.log10(255**2 / e)) for e in mse]
+    return {"frames": len(output), "exact": int((mse < 0.5).sum()),
+            "duplicates": sum(a == b for a, b in itertools.pairwise(nearest)), "nearest": nearest, "psnr": psnr,
             "worst_psnr": min(psnr)}

@@ -50,37 +50,44 @@ def x264_roundtrip(func: FuncLike, frames: Sequence[Yuv420], *, crf: float = 18.
 def mpeg2_interlaced_roundtrip(func: FuncLike, frames: Sequence[Yuv420], *, bitrate: str = "5M",
                                fps: tuple[int, int] = (30000, 1001), tff: bool = True) -> list[Yuv420]:
     """Encode 8-bit 4:2:0 frames as interlaced MPEG-2 (field DCT and motion, as broadcasts are) and decode."""
-    return _roundtrip(func, frames, fps, ["-c:v", "mpeg2video", "-b:v", bitrate, "-maxrate", "8M",
-                                          "-bufsize", "1835k", "-g", "15", "-bf", "2", "-flags", "+ilme+ildct",
-                                          "-field_order", "tt" if tff else "bb", "-threads", "1"])
+    return _roundtrip(func, frames, fps, _mpeg2_interlaced(bitrate, tff))
 
 
 def telecine_mpeg2_file(func: FuncLike, frames: Sequence[Yuv420], path: str | Path, *, bitrate: str = "5M",
                         fps: tuple[int, int] = (24000, 1001)) -> Path:
     """Hard 3:2 telecine by ffmpeg's ``telecine`` filter (top field first), encoded as interlaced MPEG-2
     into ``path`` (a ``.mkv``), for a source plugin to decode: the broadcast path, end to end."""
-    exe = ffmpeg_executable(func)
-    height, width = frames[0][0].shape
-    raw = ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}"]
-    payload = b"".join(np.ascontiguousarray(p, dtype=np.uint8).tobytes() for frame in frames for p in frame)
-    _run([exe, "-v", "error", "-y", *raw, "-r", f"{fps[0]}/{fps[1]}", "-i", "pipe:0",
-          "-vf", "telecine=first_field=top:pattern=23", "-c:v", "mpeg2video", "-b:v", bitrate, "-maxrate", "8M",
-          "-bufsize", "1835k", "-g", "15", "-bf", "2", "-flags", "+ilme+ildct", "-field_order", "tt",
-          "-threads", "1", str(path)], payload)
+    _encode(func, frames, fps, ["-vf", "telecine=first_field=top:pattern=23", *_mpeg2_interlaced(bitrate, True)],
+            Path(path))
     return Path(path)
 
 
-def _roundtrip(func: FuncLike, frames: Sequence[Yuv420], fps: tuple[int, int], codec: list[str]) -> list[Yuv420]:
-    exe = ffmpeg_executable(func)
+def _mpeg2_interlaced(bitrate: str, tff: bool) -> list[str]:
+    return ["-c:v", "mpeg2video", "-b:v", bitrate, "-maxrate", "8M", "-bufsize", "1835k", "-g", "15", "-bf", "2",
+            "-flags", "+ilme+ildct", "-field_order", "tt" if tff else "bb", "-threads", "1"]
+
+
+def _raw_format(width: int, height: int) -> list[str]:
+    return ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}"]
+
+
+def _encode(func: FuncLike, frames: Sequence[Yuv420], fps: tuple[int, int], output: list[str], path: Path) -> None:
+    """Pipe raw 4:2:0 ``frames`` into ffmpeg with ``output`` options, writing ``path``."""
     height, width = frames[0][0].shape
     if height % 2 or width % 2:
         raise ValueError(f"4:2:0 needs an even frame size, got {width}x{height}")
-    raw = ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}"]
+    payload = b"".join(np.ascontiguousarray(p, dtype=np.uint8).tobytes() for frame in frames for p in frame)
+    _run([ffmpeg_executable(func), "-v", "error", "-y", *_raw_format(width, height), "-r", f"{fps[0]}/{fps[1]}",
+          "-i", "pipe:0", *output, str(path)], payload)
+
+
+def _roundtrip(func: FuncLike, frames: Sequence[Yuv420], fps: tuple[int, int], codec: list[str]) -> list[Yuv420]:
+    height, width = frames[0][0].shape
     with tempfile.TemporaryDirectory(prefix="vsovermix-codec-") as folder:
         encoded = Path(folder) / "clip.mkv"
-        payload = b"".join(np.ascontiguousarray(p, dtype=np.uint8).tobytes() for frame in frames for p in frame)
-        _run([exe, "-v", "error", *raw, "-r", f"{fps[0]}/{fps[1]}", "-i", "pipe:0", *codec, str(encoded)], payload)
-        decoded = _run([exe, "-v", "error", "-i", str(encoded), *raw, "pipe:1"], b"")
+        _encode(func, frames, fps, codec, encoded)
+        decoded = _run([ffmpeg_executable(func), "-v", "error", "-i", str(encoded), *_raw_format(width, height),
+                        "pipe:1"], b"")
     luma, chroma = height * width, (height // 2) * (width // 2)
     size = luma + 2 * chroma
     if len(decoded) != size * len(frames):

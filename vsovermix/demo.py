@@ -18,6 +18,7 @@ the still (the minimum over the whole pan also removes the steam); both are comp
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 from fractions import Fraction
@@ -32,13 +33,15 @@ from ._png import read_png, write_png
 from ._progress import Progress
 from ._vs.frames import clip_from_planes, plane_view
 from .filters.align import estimate_pan
+from .filters.detelecine import detelecine
 from .filters.steam import steam
 from .filters.stitch import stitch
 from .ops.metrics import psnr
 from .ops.resample import box_reduce
 
-__all__ = ["DemoResult", "PanDemoResult", "TelecineDemoResult", "film_clip", "make_steam_alpha", "pan_offsets",
-           "panning_clip", "run_demo", "run_pan_demo", "run_telecine_demo", "steamy_clip", "telecine_clip"]
+__all__ = ["DemoResult", "PanDemoResult", "TelecineDemoResult", "film_clip", "hard_telecine", "luma_frames",
+           "make_steam_alpha", "nearest_film_frames", "pan_offsets", "panning_clip", "run_demo", "run_pan_demo",
+           "run_telecine_demo", "steamy_clip", "telecine_clip"]
 
 SAMPLE = Path(__file__).parent / "data" / "park.png"
 PAN_SAMPLE = Path(__file__).parent / "data" / "park_detail.png"
@@ -96,6 +99,12 @@ def _rgb_clip(frames: list[np.ndarray]) -> vs.VideoNode:
                                   _Primaries=vs.PRIMARIES_BT709, _Range=vs.Range.RANGE_FULL)
 
 
+@functools.cache
+def _detail_rgb() -> np.ndarray:
+    """``PAN_SAMPLE`` as (H, W, 3) uint8, read once (callers slice and convert, never write)."""
+    return read_png(PAN_SAMPLE)[:, :, :3]
+
+
 def _rgb_array(frame: vs.VideoFrame) -> np.ndarray:
     return np.stack([plane_view(frame, c) for c in range(3)], axis=-1).copy()
 
@@ -118,7 +127,7 @@ def panning_clip(frames: int = 24, seed: int = 5) -> tuple[vs.VideoNode, list[np
     Each clean frame is ``box_reduce(PAN_SAMPLE[y:y + 3h, x:x + 3w], 3)``; steam and noise are added in
     8-bit RGB, VapourSynth converts to 4:2:0 (BT.709, limited range) and ffmpeg's x264 compresses.
     """
-    source = read_png(PAN_SAMPLE)[:, :, :3].astype(np.float32)
+    source = _detail_rgb().astype(np.float32)
     width, height = PAN_FRAME
     offsets = pan_offsets(frames)
     clean = [_reduce_rgb(source[y:y + height * PAN_REDUCTION, x:x + width * PAN_REDUCTION], PAN_REDUCTION)
@@ -168,7 +177,7 @@ def run_pan_demo(output_dir: Path, frames: int = 24, backend: str = "auto") -> P
     height, width = still.shape[:2]
     # The scene the still shows: the same box reduction, from frame 0's crop moved by the still's origin.
     sx, sy = offsets[0] + PAN_REDUCTION * np.array(origin)
-    source = read_png(PAN_SAMPLE)[:, :, :3].astype(np.float32)
+    source = _detail_rgb().astype(np.float32)
     scene = _reduce_rgb(source[sy:sy + height * PAN_REDUCTION, sx:sx + width * PAN_REDUCTION], PAN_REDUCTION)
     scene = np.floor(scene + 0.5).astype(np.uint8)
     # Converting 4:2:0 to RGB pulls chroma across the still's edge from the black fill: score 4 px inside it.
@@ -198,19 +207,42 @@ TELECINE_FRAME = (640, 360)  # width, height of the telecine stage's film frames
 
 def film_clip(frames: int) -> vs.VideoNode:
     """A 23.976p YUV420P8 pan over ``park_detail.png`` at whole-pixel steps, every frame different."""
-    source = read_png(PAN_SAMPLE)[:, :, :3]
+    source = _detail_rgb()
     width, height = TELECINE_FRAME
     crops = [source[10 + 3 * t:10 + 3 * t + height, 10 + 6 * t:10 + 6 * t + width] for t in range(frames)]
     return _rgb_clip(crops).resize.Bicubic(format=vs.YUV420P8, matrix_s="709")
 
 
-def telecine_clip(film: vs.VideoNode) -> tuple[vs.VideoNode, int]:
-    """Hard 3:2 telecine with ``std`` (TFF, 29.97i), then one frame cut out mid-cycle, as an edit after
-    telecine does: the third frame of the next-to-last cycle, which leaves the next frame's first field
-    an orphan. Returns the clip and the index cut."""
+def hard_telecine(film: vs.VideoNode) -> vs.VideoNode:
+    """Hard 3:2 telecine with ``std`` only, as research/vapoursynth.md §2.1 makes it: SeparateFields,
+    SelectEvery(8, [0, 1, 2, 3, 2, 5, 4, 7, 6, 7]), DoubleWeave; 29.97 fps, top field first."""
     fields = film.std.SeparateFields(tff=True).std.SelectEvery(8, [0, 1, 2, 3, 2, 5, 4, 7, 6, 7])
     woven = fields.std.DoubleWeave(tff=True)[::2].std.AssumeFPS(fpsnum=30000, fpsden=1001)
-    woven = woven.std.SetFieldBased(vs.FIELD_TOP)
+    return woven.std.SetFieldBased(vs.FIELD_TOP)
+
+
+def nearest_film_frames(frames: np.ndarray, film: np.ndarray) -> tuple[list[int], np.ndarray]:
+    """For each of ``frames`` (n, H, W) the index of the nearest of ``film`` (m, H, W) by mean squared
+    error, and that error."""
+    flat = film.reshape(len(film), -1).astype(np.float32)
+    nearest, errors = [], []
+    for frame in frames:
+        mse = np.mean((flat - frame.astype(np.float32).ravel()) ** 2, axis=1)
+        nearest.append(int(np.argmin(mse)))
+        errors.append(float(mse.min()))
+    return nearest, np.array(errors)
+
+
+def luma_frames(clip: vs.VideoNode) -> np.ndarray:
+    """(frames, H, W) float32 plane 0 of every frame."""
+    return np.stack([np.array(plane_view(f, 0), dtype=np.float32) for f in clip.frames(close=True)])
+
+
+def telecine_clip(film: vs.VideoNode) -> tuple[vs.VideoNode, int]:
+    """``hard_telecine``, then one frame cut out mid-cycle, as an edit after telecine does: the third frame of
+    the next-to-last cycle, which leaves the next frame's first field an orphan. Returns the clip and the
+    index cut."""
+    woven = hard_telecine(film)
     cut = 5 * (woven.num_frames // 5 - 2) + 2
     return woven[:cut] + woven[cut + 1:], cut
 
@@ -229,25 +261,14 @@ class TelecineDemoResult:
 
 def run_telecine_demo(output_dir: Path, frames: int = 24, backend: str = "auto") -> TelecineDemoResult:
     """Telecine the film, cut a frame mid-cycle, run ``vo.detelecine``, check every output frame."""
-    from .filters.detelecine import detelecine
-
     film = film_clip(max(frames, 16) // 4 * 4)
-    truth = np.stack([np.array(plane_view(f, 0)) for f in film.frames(close=True)]).astype(np.float32)
+    truth = luma_frames(film)
     telecined, cut = telecine_clip(film)
     output = detelecine(telecined, backend=backend)
-    flat = truth.reshape(len(truth), -1)
-
-    def nearest(frame: vs.VideoFrame) -> tuple[int, float]:
-        mse = np.mean((flat - np.asarray(plane_view(frame, 0), np.float32).ravel()) ** 2, axis=1)
-        return int(np.argmin(mse)), float(mse.min())
-
-    combed_in = sum(nearest(f)[1] > 0.5 for f in telecined.frames(close=True))
-    shown, interpolated, exact = [], 0, 0
-    for f in output.frames(close=True):
-        index, mse = nearest(f)
-        shown.append(index)
-        exact += mse < 0.5
-        interpolated += int(f.props["OvrInterpolated"])
+    combed_in = int((nearest_film_frames(luma_frames(telecined), truth)[1] > 0.5).sum())
+    shown, errors = nearest_film_frames(luma_frames(output), truth)
+    exact = int((errors < 0.5).sum())
+    interpolated = sum(int(f.props["OvrInterpolated"]) for f in output.frames(close=True))
     duplicates = sum(a == b for a, b in itertools.pairwise(shown))
     rgb_in, rgb_out = _to_rgb24(telecined[2]), _to_rgb24(output[2])
     gap = np.full((rgb_in.shape[0], 8, 3), 255, np.uint8)

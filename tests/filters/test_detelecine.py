@@ -5,7 +5,6 @@ import vapoursynth as vs
 import vsovermix as vo
 from tests import telecine_clips as tc
 from vsovermix._vs.frames import plane_view
-from vsovermix.ops.telecine import COMBED_SHARE, _block_share, comb_map, field_proxy
 
 W, H = 320, 240
 
@@ -18,15 +17,6 @@ def numpy_unless_asked(monkeypatch):
 @pytest.fixture(scope="module")
 def films():
     return tc.film(40, W, H), tc.film(40, W, H, step=(3, 4), flip=True)
-
-
-def combed(clip):
-    """Output frames whose own two fields comb (the detector's test, without its motion mask)."""
-    out = 0
-    for f in clip.frames(close=True):
-        fields = field_proxy(np.asarray(plane_view(f, 0)), 255.0, True)
-        out += _block_share(comb_map(fields.first, fields.second, True)) >= COMBED_SHARE
-    return out
 
 
 def test_clean_telecine_gives_back_every_film_frame_in_order(films):
@@ -54,7 +44,7 @@ def test_a_splice_mid_cycle_leaves_no_combed_and_no_duplicate_frame(films, orpha
     out = vo.detelecine(spliced, orphans=orphans)
     got = tc.classify(tc.luma_frames(out), np.concatenate([tc.luma_frames(a), tc.luma_frames(b)]))
     interpolated = [int(f.props["OvrInterpolated"]) for f in out.frames(close=True)]
-    assert got["duplicates"] == 0 and combed(out) == 0
+    assert got["duplicates"] == 0 and tc.combed_frames(out) == 0
     assert got["exact"] + sum(interpolated) == out.num_frames  # every other frame is a film frame
     assert all(p > 30 for p, i in zip(got["psnr"], interpolated, strict=True) if i)
 
@@ -64,7 +54,7 @@ def test_deleted_frames_and_a_crossfade(films):
     clean = tc.telecine(a)
     out = vo.detelecine(clean[:17] + clean[18:31] + clean[32:])
     got = tc.classify(tc.luma_frames(out), tc.luma_frames(a))
-    assert got["duplicates"] == 0 and combed(out) == 0
+    assert got["duplicates"] == 0 and tc.combed_frames(out) == 0
     faded = tc.crossfade(a, b, 10, 12)
     got = tc.classify(tc.luma_frames(vo.detelecine(tc.telecine(faded))), tc.luma_frames(faded))
     assert got["exact"] == faded.num_frames and got["duplicates"] == 0
@@ -75,7 +65,7 @@ def test_30p_credits_are_interpolated_and_flagged_never_combed(films):
     clip = tc.with_30p_credits(tc.telecine(film), 10, 30)
     out = vo.detelecine(clip)
     flags = [int(f.props["OvrInterpolated"]) for f in out.frames(close=True)]
-    assert combed(out) == 0
+    assert tc.combed_frames(out) == 0
     assert sum(flags) >= 2 and not any(flags[:6]) and not any(flags[26:])  # only inside the credits
 
 
@@ -161,7 +151,7 @@ def test_ffmpeg_telecine_through_mpeg2_and_bestsource(films, tmp_path):
     # BestSource marks this top-field-first stream bottom-first: tff= overrides props (VFM needs order= too).
     out = vo.detelecine(clip, tff=True)
     got = tc.classify(tc.luma_frames(out), tc.luma_frames(film))
-    assert out.num_frames == film.num_frames and got["duplicates"] == 0 and combed(out) == 0
+    assert out.num_frames == film.num_frames and got["duplicates"] == 0 and tc.combed_frames(out) == 0
     assert got["nearest"] == list(range(film.num_frames)) and min(got["psnr"]) > 35
 
 

@@ -4,10 +4,10 @@ from vsovermix.ops.telecine import (
     COMBED_SHARE,
     REPEAT_FLOOR,
     FrameMetrics,
-    _block_share,
     comb_map,
     decide_cycle,
     field_proxy,
+    woven_combing,
 )
 
 
@@ -27,9 +27,7 @@ def test_thin_lines_do_not_comb_but_woven_motion_does():
     frame2[:, 40:] = 20
     woven = moved.copy()
     woven[1::2] = frame2[1::2]
-    g = fields_of(woven)
-    share = _block_share(comb_map(g.first, g.second, True))
-    assert share > COMBED_SHARE
+    assert woven_combing(woven, 255.0, True) > COMBED_SHARE
 
 
 def metrics(change, combed=0.0):

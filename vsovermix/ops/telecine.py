@@ -36,6 +36,7 @@ __all__ = [
     "decide_cycle",
     "field_proxy",
     "frame_metrics",
+    "woven_combing",
 ]
 
 COMB_THRESHOLD = 12.0  # 8-bit code values (proxy columns are sums of two: doubled below)
@@ -79,6 +80,13 @@ def comb_map(first: np.ndarray, second: np.ndarray, tff: bool) -> np.ndarray:
     threshold = np.float32((2 * COMB_THRESHOLD) ** 2)
     extreme = (middle - woven[:-2]) * (middle - woven[2:]) > threshold
     return extreme[:-1] & extreme[1:]
+
+
+def woven_combing(luma: np.ndarray, peak: float, tff: bool) -> float:
+    """Largest block share of combing in a frame as woven, motion or not: the check that an output frame
+    does not comb (the verdict on an input frame also asks that the picture move)."""
+    fields = field_proxy(luma, peak, tff)
+    return _block_share(comb_map(fields.first, fields.second, tff))
 
 
 def _block_share(mask: np.ndarray) -> float:
