@@ -22,6 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import metadata, write_result
 from vsovermix.ops import align
+from vsovermix.ops.metrics import psnr
 from vsovermix.ops.resample import box_reduce
 from vsovermix.ops.stitch import StreamingRender, plan_canvas
 
@@ -166,15 +167,14 @@ def stitching(src, results):
                                                  start[0]:start[0] + canvas.width * k]), k)
         hh, ww = gt.shape
         m = cover[:hh, :ww] > 0
-        err = np.floor(values[:hh, :ww][m] + 0.5) - gt[m]
-        psnr = float(10 * np.log10(255**2 / np.mean(err**2)))
-        single = float(10 * np.log10(255**2 / np.mean((obs[0] - frames[0]) ** 2))) if sigma else None
+        still_psnr = psnr(np.floor(values[:hh, :ww][m] + 0.5), gt[m])
+        single = psnr(obs[0], frames[0]) if sigma else None
         seam = seam_step(values[:hh, :ww] - gt, cover[:hh, :ww], canvas, pos, w, h) if not sigma else None
-        row[label] = {"seconds_48_frames_480x270": seconds, "psnr_db": psnr, "single_frame_psnr_db": single}
+        row[label] = {"seconds_48_frames_480x270": seconds, "psnr_db": still_psnr, "single_frame_psnr_db": single}
         if seam is not None:
             row[label]["largest_seam_step_code_values"] = seam
         extra = f" (one frame {single:.2f} dB)" if single else f" (largest step across a frame edge {seam:.3f})"
-        print(f"stitch {label}: {seconds:.2f} s, PSNR {psnr:.2f} dB{extra}")
+        print(f"stitch {label}: {seconds:.2f} s, PSNR {still_psnr:.2f} dB{extra}")
     # OpenCV Stitcher SCANS on 8 frames (colour copies of the luma frames).
     sub = [np.repeat(np.clip(f, 0, 255).astype(np.uint8)[:, :, None], 3, axis=2) for f in frames[::6]]
     stitcher = cv2.Stitcher_create(cv2.Stitcher_SCANS)
@@ -251,7 +251,9 @@ def stitch_1080p(results):
     clip = clip.std.SetFrameProps(_Matrix=vs.MATRIX_BT709, _Range=vs.Range.RANGE_LIMITED)
     clip.get_frame(0)  # the source is ready (a decoded file would be) before the clock starts
     t0 = time.perf_counter()
-    still = vo.stitch(clip, backend="numpy", progress=False)
+    # What vo.stitch(clip) does at call time, with the pan kept for the error below.
+    pan = vo.estimate_pan(clip, backend="numpy", progress=False)
+    still = vo.stitch(clip, pan=pan, backend="numpy", progress=False)
     t1 = time.perf_counter()
     with still.get_frame(0) as frame:
         origin = int(frame.props["OvrOriginX"]), int(frame.props["OvrOriginY"])
@@ -259,7 +261,6 @@ def stitch_1080p(results):
         covered = np.asarray(frame.props["_Alpha"][0]) > 0
         offsets = np.array([frame.props["OvrOffsetMaxX"], frame.props["OvrOffsetMaxY"]])
     t2 = time.perf_counter()
-    pan = vo.estimate_pan(clip, backend="numpy", progress=False)
     error = np.abs(np.stack([pan.x, pan.y], axis=1) - np.stack([ox - ox[0], oy - oy[0]], axis=1))
     # Truth: the source region under the still, through the same 4:2:0 conversion, luma only.
     sx, sy = ox[0] + origin[0], oy[0] + origin[1]
@@ -269,18 +270,17 @@ def stitch_1080p(results):
     with truth_clip.get_frame(0) as frame:
         truth = np.array(plane_view(frame, 0), dtype=np.float64)
     inside = covered[:truth.shape[0], :truth.shape[1]]
-    psnr = float(10 * np.log10(255**2 / np.mean((luma[:truth.shape[0], :truth.shape[1]][inside] - truth[inside]) ** 2)))
+    still_psnr = psnr(luma[:truth.shape[0], :truth.shape[1]][inside], truth[inside])
     with clip.get_frame(0) as frame:
         first = np.array(plane_view(frame, 0), dtype=np.float64)
-    single = float(10 * np.log10(255**2 / np.mean((first - truth[-origin[1]:-origin[1] + h,
-                                                                  -origin[0]:-origin[0] + w]) ** 2)))
+    single = psnr(first, truth[-origin[1]:-origin[1] + h, -origin[0]:-origin[0] + w])
     results["stitch_1080p"] = {"frames": n, "align_seconds": t1 - t0, "composite_seconds": t2 - t1,
                                "total_seconds": t2 - t0, "offset_error_median_px": float(np.median(error)),
-                               "offset_error_max_px": float(error.max()), "luma_psnr_db": psnr,
+                               "offset_error_max_px": float(error.max()), "luma_psnr_db": still_psnr,
                                "single_frame_luma_psnr_db": single, "offset_max": offsets.tolist()}
     print(f"stitch 1080p x264, 48 frames: {t2 - t0:.2f} s (align {t1 - t0:.2f} s, composite {t2 - t1:.2f} s); "
           f"offset error median {np.median(error):.4f} max {error.max():.4f} px; "
-          f"luma PSNR {psnr:.2f} dB (one frame {single:.2f} dB)")
+          f"luma PSNR {still_psnr:.2f} dB (one frame {single:.2f} dB)")
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ from benchmarks.common import metadata, write_result
 from vsovermix._png import read_png
 from vsovermix._vs.frames import clip_from_planes, plane_view
 from vsovermix.ops.align import estimate_pan_offsets
+from vsovermix.ops.metrics import psnr
 from vsovermix.ops.resample import box_reduce
 from vsovermix.ops.superres import SrSettings, super_resolve
 
@@ -66,9 +67,9 @@ def resized(frame: np.ndarray, scale: int, kernel: str) -> np.ndarray:
         return np.array(plane_view(f, 0), dtype=np.float64)
 
 
-def psnr(image: np.ndarray, truth: np.ndarray, margin: int) -> float:
-    error = (image - truth)[margin:-margin, margin:-margin]
-    return float(10 * np.log10(1.0 / np.mean(error**2)))
+def inner_psnr(image: np.ndarray, truth: np.ndarray, margin: int) -> float:
+    inner = np.s_[margin:-margin, margin:-margin]
+    return psnr(image[inner], truth[inner], peak=1.0)
 
 
 def quality(results: dict) -> None:
@@ -85,14 +86,14 @@ def quality(results: dict) -> None:
             truth = box_reduce(np.ascontiguousarray(luma[y0:y0 + HEIGHT * REDUCTION, x0:x0 + WIDTH * REDUCTION]),
                                step) / 255
             margin = 4 * scale
-            entry = {"bicubic": psnr(resized(frames[0], scale, "Bicubic"), truth, margin),
-                     "lanczos": psnr(resized(frames[0], scale, "Lanczos"), truth, margin)}
+            entry = {"bicubic": inner_psnr(resized(frames[0], scale, "Bicubic"), truth, margin),
+                     "lanczos": inner_psnr(resized(frames[0], scale, "Lanczos"), truth, margin)}
             for label, offsets in (("estimated", estimated), ("oracle", truth_offsets)):
                 for robust in (True, False):
                     start = time.perf_counter()
                     estimate = super_resolve(frames, [tuple(o) for o in offsets], scale, SrSettings(robust=robust))
                     name = f"{'robust' if robust else 'l2'}_{label}"
-                    entry[name] = psnr(estimate, truth, margin)
+                    entry[name] = inner_psnr(estimate, truth, margin)
                     entry[f"{name}_seconds"] = time.perf_counter() - start
             entry["gain_over_bicubic"] = entry["robust_estimated"] - entry["bicubic"]
             entry["gain_over_lanczos"] = entry["robust_estimated"] - entry["lanczos"]

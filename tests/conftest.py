@@ -88,6 +88,17 @@ def xp(backend_name: str):
     return np
 
 
+@pytest.fixture(params=[pytest.param("cupy", marks=pytest.mark.cuda)])
+def cupy(request: pytest.FixtureRequest):
+    """The cupy module, for parity tests against the NumPy reference; skipped with the probe's reason."""
+    probe = probe_cupy()
+    if not probe.usable:
+        pytest.skip(f"CuPy backend not usable here: {probe.reason}")
+    import cupy
+
+    return cupy
+
+
 def to_numpy(array) -> np.ndarray:
     return array.get() if hasattr(array, "get") else np.asarray(array)
 

@@ -142,7 +142,7 @@ def classify(output: np.ndarray, truth: np.ndarray) -> dict[str, object]:
     (a combed weave is below ~25 dB here) show in ``worst_psnr``.
     """
     nearest, mse = nearest_film_frames(output, truth)
-    psnr = [float("inf") if e == 0 else float(10 * np.log10(255**2 / e)) for e in mse]
+    psnr = [float("inf") if e == 0 else float(10 * np.log10(255**2 / e)) for e in mse]  # from the match's MSE
     return {"frames": len(output), "exact": int((mse < 0.5).sum()),
             "duplicates": sum(a == b for a, b in itertools.pairwise(nearest)), "nearest": nearest, "psnr": psnr,
             "worst_psnr": min(psnr)}

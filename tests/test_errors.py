@@ -1,12 +1,14 @@
 import pytest
 
 from vsovermix.errors import (
+    AlignmentError,
     ArgumentTypeError,
     BackendUnavailableError,
     ClipTooShortError,
     GpuOutOfMemoryError,
     InvalidArgumentError,
     MissingPluginError,
+    MissingProgramError,
     OutputExistsError,
     UnsupportedFormatError,
     VsOvermixError,
@@ -16,7 +18,8 @@ from vsovermix.errors import (
 @pytest.mark.parametrize(("cls", "builtin"), [
     (InvalidArgumentError, ValueError), (ArgumentTypeError, TypeError), (UnsupportedFormatError, ValueError),
     (ClipTooShortError, ValueError), (BackendUnavailableError, RuntimeError), (MissingPluginError, RuntimeError),
-    (GpuOutOfMemoryError, MemoryError), (OutputExistsError, FileExistsError),
+    (GpuOutOfMemoryError, MemoryError), (OutputExistsError, FileExistsError), (AlignmentError, ValueError),
+    (MissingProgramError, RuntimeError),
 ])
 def test_every_error_is_also_a_builtin_and_names_the_function(cls, builtin):
     error = cls("steam", "something is wrong")

@@ -123,13 +123,13 @@ def test_threads_do_not_change_the_result(monkeypatch):
     np.testing.assert_array_equal(threaded.y, inline.y)
 
 
-def test_backends_agree_on_a_pan(xp):
-    # Parity: the same pan on each array library (CuPy: cupyx.scipy.ndimage and cuFFT) lands within
-    # a thousandth of a pixel of the NumPy reference, and both within the accuracy goal.
+def test_backends_agree_on_a_pan(cupy):
+    # Parity: the same pan on CuPy (cupyx.scipy.ndimage and cuFFT) lands within a thousandth of a pixel
+    # of the NumPy reference, and within the accuracy goal.
     offsets = random_walk(8, (16, 6), 6, seed=6)
     host = lumas(pan_frames(K, WIDTH, HEIGHT, offsets), noise=2.0)
     reference = estimate_pan_offsets(lambda n: host[n], len(host), 1)
-    result = estimate_pan_offsets(lambda n: xp.asarray(host[n]), len(host), 1)
+    result = estimate_pan_offsets(lambda n: cupy.asarray(host[n]), len(host), 1)
     truth = truth_positions(offsets, K)
     assert np.abs(np.r_[result.x - truth[:, 0], result.y - truth[:, 1]]).max() <= 0.05
     np.testing.assert_allclose(result.x, reference.x, atol=1e-3)

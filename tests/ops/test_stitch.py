@@ -2,14 +2,11 @@ import numpy as np
 import pytest
 
 from tests.pans import luma, pan_frames, park_rgb, random_walk, truth_positions
+from vsovermix.ops.metrics import psnr
 from vsovermix.ops.resample import box_reduce
 from vsovermix.ops.stitch import StreamingRender, median_render, plan_canvas
 
 K, WIDTH, HEIGHT = 2, 200, 144
-
-
-def psnr(a, b):
-    return 10 * np.log10(255**2 / np.mean((a - b) ** 2))
 
 
 def test_average_of_a_sub_pixel_pan_matches_the_scene():
@@ -89,7 +86,7 @@ def test_row_bands_on_threads_give_the_same_canvas(monkeypatch, mode):
 
 
 @pytest.mark.parametrize("mode", ["average", "min", "max"])
-def test_backends_agree_on_a_canvas(xp, mode):
+def test_backends_agree_on_a_canvas(cupy, mode):
     from tests.conftest import to_numpy
 
     rng = np.random.default_rng(3)
@@ -103,7 +100,7 @@ def test_backends_agree_on_a_canvas(xp, mode):
             acc.add(lib.asarray(f), canvas.placement(x, y, 160, 120, 0, 0, "lanczos3"), 8, "lanczos3")
         return [to_numpy(a) for a in acc.result()]
 
-    for got, want in zip(render(xp), render(np), strict=True):
+    for got, want in zip(render(cupy), render(np), strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-3)
 
 

@@ -63,14 +63,14 @@ def test_a_one_frame_cycle_drops_nothing():
     assert decide_cycle(20, [metrics(3)], "drop").kept == (20,)
 
 
-def test_backends_agree_on_the_metrics(xp):
+def test_backends_agree_on_the_metrics(cupy):
     from tests.telecine_clips import film as make_film
     from tests.telecine_clips import luma_frames, telecine
     from vsovermix.ops.telecine import frame_metrics
 
     frames = luma_frames(telecine(make_film(8, 160, 120)))
     host = [field_proxy(f, 255.0, True) for f in frames]
-    device = [field_proxy(xp.asarray(f), 255.0, True) for f in frames]
+    device = [field_proxy(cupy.asarray(f), 255.0, True) for f in frames]
     for n in range(1, len(frames) - 1):
         want = frame_metrics(host[n - 1], host[n], host[n + 1], True)
         got = frame_metrics(device[n - 1], device[n], device[n + 1], True)
