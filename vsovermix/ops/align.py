@@ -83,7 +83,7 @@ def band_pass(level: Any) -> Any:
     """A pyramid level minus its smooth part (Gaussian, ``PROXY_HIGHPASS`` px of that level).
 
     Drifting steam, smoke, glow and fades add a soft brightness field that moves on its own; left in,
-    it dragged whole pans along with it (0.5 px per frame pair under light steam). Edges keep their
+    it dragged whole pans along with it (``test_drifting_steam_does_not_drag_the_pan``). Edges keep their
     place. Per level (not once at the finest and then reduced), so each level keeps the shapes of
     its own scale.
     """
