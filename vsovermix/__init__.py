@@ -25,6 +25,7 @@ from .errors import (
 )
 from .filters.align import Pan, align, estimate_pan
 from .filters.detelecine import detelecine
+from .filters.logo import Logo, delogo, estimate_logo
 from .filters.steam import steam
 from .filters.stitch import stitch
 from .filters.superres import superres
@@ -39,6 +40,7 @@ __all__ = [
     "ClipTooShortError",
     "GpuOutOfMemoryError",
     "InvalidArgumentError",
+    "Logo",
     "MissingPluginError",
     "MissingProgramError",
     "OutputExistsError",
@@ -47,7 +49,9 @@ __all__ = [
     "VsOvermixError",
     "__version__",
     "align",
+    "delogo",
     "detelecine",
+    "estimate_logo",
     "estimate_pan",
     "steam",
     "stitch",

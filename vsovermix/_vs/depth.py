@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import vapoursynth as vs
 
-__all__ = ["black_value", "is_full_range", "rescale_values"]
+__all__ = ["black_value", "is_full_range", "rescale_values", "unit_transform"]
 
 
 def is_full_range(fmt: vs.VideoFormat, props: vs.FrameProps | dict) -> bool:
@@ -16,7 +16,7 @@ def is_full_range(fmt: vs.VideoFormat, props: vs.FrameProps | dict) -> bool:
     return fmt.color_family != vs.YUV
 
 
-def _offset_and_scale(fmt: vs.VideoFormat, plane: int, full: bool) -> tuple[float, float]:
+def unit_transform(fmt: vs.VideoFormat, plane: int, full: bool) -> tuple[float, float]:
     """``code = unit * scale + offset``, where unit is luma/RGB 0..1 and YUV chroma -0.5..0.5."""
     if fmt.sample_type == vs.FLOAT:
         return 0.0, 1.0
@@ -33,10 +33,10 @@ def rescale_values(values: np.ndarray, plane: int, source: vs.VideoFormat, targe
     """Float code values of ``source``'s plane expressed in ``target``'s code values (same family)."""
     if source.sample_type == target.sample_type and source.bits_per_sample == target.bits_per_sample:
         return values
-    (offset_in, scale_in), (offset_out, scale_out) = (_offset_and_scale(f, plane, full) for f in (source, target))
+    (offset_in, scale_in), (offset_out, scale_out) = (unit_transform(f, plane, full) for f in (source, target))
     return ((values - offset_in) * np.float32(scale_out / scale_in) + np.float32(offset_out)).astype(np.float32)
 
 
 def black_value(fmt: vs.VideoFormat, plane: int, full: bool) -> float:
     """The code value of black (neutral grey for chroma)."""
-    return _offset_and_scale(fmt, plane, full)[0]
+    return unit_transform(fmt, plane, full)[0]

@@ -40,8 +40,9 @@ def map_window(clip: vs.VideoNode, radius: int, render: RenderFn) -> vs.VideoNod
     window = [shifted(clip, d) for d in range(-radius, radius + 1)]
     num_frames = clip.num_frames
 
-    def call(n: int, f: Sequence[vs.VideoFrame]) -> vs.VideoFrame:
-        return render(n, window_indices(n, radius, num_frames), f)
+    def call(n: int, f: vs.VideoFrame | Sequence[vs.VideoFrame]) -> vs.VideoFrame:
+        frames = [f] if isinstance(f, vs.VideoFrame) else f  # a one-clip list comes back as a bare frame
+        return render(n, window_indices(n, radius, num_frames), frames)
 
     def per_frame(n: int) -> vs.VideoNode:
         return clip.std.ModifyFrame(window, call)

@@ -1,0 +1,148 @@
+"""vo.estimate_logo and vo.delogo on clips with a known logo: estimates, removal, formats, files, errors."""
+
+import functools
+import random
+
+import numpy as np
+import pytest
+import vapoursynth as vs
+
+import vsovermix as vo
+from tests.logos import logo_clips, pan_offsets, random_offsets, true_alpha
+from vsovermix._png import read_png, write_png
+from vsovermix.ops.metrics import psnr
+
+SMALL = (320, 180)
+SMALL_AT = (180, 12)  # the logo's top-left in the small frames
+PAN = (640, 360)
+PAN_AT = (500, 16)
+LOGO_ROWS, LOGO_COLS = slice(12, 54), slice(180, 300)
+
+
+@functools.cache
+def varied(fmt=vs.RGB24, count=160):
+    return logo_clips(random_offsets(count, SMALL), SMALL, SMALL_AT, fmt)
+
+
+@functools.cache
+def varied_logo():
+    return vo.estimate_logo(varied()[0])
+
+
+@functools.cache
+def panned():
+    return logo_clips(pan_offsets(40), PAN, PAN_AT)
+
+
+def planes(clip, n):
+    f = clip.get_frame(n)
+    return np.stack([np.asarray(f[p]) for p in range(f.format.num_planes)], axis=-1).astype(np.float64)
+
+
+def test_estimate_finds_the_logo_and_its_alpha():
+    logo = varied_logo()
+    x, y, w, h = logo.box
+    assert x <= SMALL_AT[0] + 8 and y <= SMALL_AT[1] + 4 and x + w >= SMALL_AT[0] + 112 and y + h >= SMALL_AT[1] + 38
+    truth = true_alpha(SMALL, SMALL_AT)
+    error = np.abs(logo.alpha_map() - truth)
+    assert error[truth > 0].mean() < 0.02
+
+
+def test_delogo_restores_the_picture_and_leaves_the_rest_alone():
+    clip, truth = varied()
+    out = vo.delogo(clip, varied_logo())
+    x, y, w, h = varied_logo().box
+    for n in (0, 7, 100):
+        got, want, before = planes(out, n), planes(truth, n), planes(clip, n)
+        assert psnr(got[LOGO_ROWS, LOGO_COLS], want[LOGO_ROWS, LOGO_COLS], 255) > 32.0
+        assert psnr(got[LOGO_ROWS, LOGO_COLS], want[LOGO_ROWS, LOGO_COLS], 255) > \
+            psnr(before[LOGO_ROWS, LOGO_COLS], want[LOGO_ROWS, LOGO_COLS], 255) + 18
+        outside = np.ones(SMALL[::-1], bool)
+        outside[y:y + h, x:x + w] = False
+        assert np.array_equal(got[outside], before[outside])
+    props = out.get_frame(3).props
+    assert props["OvrLogoStrength"] == 1.0 and 0.0 < props["OvrLogoFilled"] < 0.3
+
+
+def test_on_a_pan_frames_that_saw_the_spot_clear_restore_it():
+    clip, truth = panned()
+    logo = vo.estimate_logo(clip, motion="global")
+    truth_alpha = true_alpha(PAN, PAN_AT)
+    assert np.abs(logo.alpha_map() - truth_alpha)[truth_alpha > 0].mean() < 0.006
+    out = vo.delogo(clip, logo, motion="global", tr=8)
+    rows, cols = slice(16, 58), slice(500, 620)
+    for n in (12, 20):
+        assert psnr(planes(out, n)[rows, cols], planes(truth, n)[rows, cols], 255) > 50.0
+    order = [20, 3, 35, 12]
+    random.Random(0).shuffle(order)
+    seeking = {n: planes(out, n) for n in order}
+    linear = vo.delogo(clip, logo, motion="global", tr=8)
+    for n in sorted(order):
+        assert np.array_equal(seeking[n], planes(linear, n))
+
+
+@pytest.mark.parametrize("fmt", [vs.YUV420P8, vs.YUV444P16, vs.GRAY16, vs.RGBS, vs.YUV422PH])
+def test_formats(fmt):
+    clip, truth = varied(fmt, 96)
+    out = vo.delogo(clip)
+    assert out.format.id == clip.format.id and out.num_frames == clip.num_frames
+    peak = 1.0 if clip.format.sample_type == vs.FLOAT else (1 << clip.format.bits_per_sample) - 1
+    for p in range(clip.format.num_planes):
+        ss_w, ss_h = (clip.format.subsampling_w, clip.format.subsampling_h) if p else (0, 0)
+        region = (slice(LOGO_ROWS.start >> ss_h, LOGO_ROWS.stop >> ss_h),
+                  slice(LOGO_COLS.start >> ss_w, LOGO_COLS.stop >> ss_w))
+        got, want, before = (np.asarray(c.get_frame(5)[p], np.float64)[region] for c in (out, truth, clip))
+        assert psnr(got, want, peak) > psnr(before, want, peak) + 8
+
+
+def test_saved_logo_reloads_as_rgba_png_and_works_on_another_format(tmp_path):
+    logo = varied_logo()
+    path = logo.save(tmp_path / "station.png")
+    image = read_png(path)
+    assert image.shape == (SMALL[1], SMALL[0], 4) and image.dtype == np.uint16
+    with pytest.raises(FileExistsError):
+        logo.save(path)
+    clip, truth = varied(vs.YUV444P16, 96)
+    out = vo.delogo(clip, path)
+    got, want = planes(out, 4), planes(truth, 4)
+    assert psnr(got[LOGO_ROWS, LOGO_COLS, 0], want[LOGO_ROWS, LOGO_COLS, 0], 65535) > 34.0
+
+
+def test_fade_measures_and_removes_a_half_strength_logo():
+    logo = varied_logo()
+    half = logo_clips(random_offsets(4, SMALL, seed=9), SMALL, SMALL_AT)
+    faded = vs.core.std.Merge(half[1], half[0], 0.5)  # the logo at half strength over new pictures
+    out = vo.delogo(faded, logo, fade=True)
+    strength = out.get_frame(1).props["OvrLogoStrength"]
+    assert strength == pytest.approx(0.5, abs=0.08)
+    assert psnr(planes(out, 1)[LOGO_ROWS, LOGO_COLS], planes(half[1], 1)[LOGO_ROWS, LOGO_COLS], 255) > 34.0
+
+
+def test_bad_input_is_refused_with_a_fix(tmp_path):
+    clip, truth = varied()
+    with pytest.raises(vo.InvalidArgumentError, match="region must be"):
+        vo.estimate_logo(clip, region=(300, 0, 100, 50))
+    with pytest.raises(vo.InvalidArgumentError, match="motion must be"):
+        vo.delogo(clip, varied_logo(), motion="pan")
+    with pytest.raises(vo.InvalidArgumentError, match="max_alpha"):
+        vo.delogo(clip, varied_logo(), max_alpha=1.0)
+    with pytest.raises(vo.ClipTooShortError, match="at least 8 frames"):
+        vo.estimate_logo(clip[:5])
+    with pytest.raises(vo.InvalidArgumentError, match="no static overlay"):
+        vo.estimate_logo(truth)
+    with pytest.raises(vo.InvalidArgumentError, match=r"does not change|hardly changes|stay put"):
+        vo.estimate_logo(clip[0] * 20)
+    with pytest.raises(vo.InvalidArgumentError, match="hardly changes"):
+        vo.estimate_logo(clip[0] * 20, region=(170, 4, 140, 60))
+    small = tmp_path / "small.png"
+    write_png(small, np.zeros((10, 10, 4), np.uint8))
+    with pytest.raises(vo.InvalidArgumentError, match="frame's size"):
+        vo.delogo(clip, small)
+    opaque = tmp_path / "rgb.png"
+    write_png(opaque, np.zeros((SMALL[1], SMALL[0], 3), np.uint8))
+    with pytest.raises(vo.InvalidArgumentError, match="no alpha channel"):
+        vo.delogo(clip, opaque)
+    with pytest.raises(vo.UnsupportedFormatError, match="estimated on"):
+        vo.delogo(varied(vs.YUV420P8, 96)[0], varied_logo())
+    with pytest.raises(vo.ArgumentTypeError, match="logo must be"):
+        vo.delogo(clip, 3)

@@ -1,0 +1,694 @@
+"""``vo.estimate_logo`` and ``vo.delogo``: learn a static semi-transparent overlay from the frames, take it off."""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import vapoursynth as vs
+
+from .._png import read_png, write_png
+from .._progress import progress_callback
+from .._vs.depth import is_full_range, unit_transform
+from .._vs.formats import check_clip, plane_subsampling
+from .._vs.frames import luma_of, new_frame, plane_view
+from .._vs.windows import map_window
+from ..errors import (
+    ArgumentTypeError,
+    ClipTooShortError,
+    FuncLike,
+    InvalidArgumentError,
+    UnsupportedFormatError,
+)
+from ..ops.logo import (
+    MIN_VARIATION,
+    SLOPE_ERROR,
+    SmoothFill,
+    combine_estimates,
+    deblend,
+    estimate_from_backgrounds,
+    estimate_from_statistics,
+    find_overlay,
+    finish_estimate,
+    overlay_strength,
+)
+from ..ops.resample import KERNELS, sample_shifted
+from .align import LazyPan, Pan, check_align_args, compute_pan
+
+__all__ = ["Logo", "delogo", "estimate_logo"]
+
+Rect = tuple[int, int, int, int]
+
+MIN_FRAMES = 8
+DEFAULT_MAX_FRAMES = 512
+MOTION_MAX_FRAMES = 96  # frames kept whole in memory to find each one's background elsewhere in the pan
+DETECTION_FRAMES = 64
+MAX_OVERLAY_SHARE = 0.2  # more of the frame than this looks screen-fixed: the picture itself does not change
+DEFAULT_MAX_ALPHA = 0.85
+MAX_TR = 32
+FILL_DATA_WEIGHT = 0.5  # pull of a noisy de-blend (alpha above max_alpha) on the smooth fill, at max_alpha
+FILL_CACHE = 8
+MOTION_KERNEL = "lanczos3"
+
+# BT.601 / 709 / 2020 luma weights (Kr, Kb) by the _Matrix prop; 709 where it is unset or unknown.
+_KR_KB = {1: (0.2126, 0.0722), 5: (0.299, 0.114), 6: (0.299, 0.114), 9: (0.2627, 0.0593), 10: (0.2627, 0.0593)}
+
+
+@dataclass
+class Logo:
+    """A static overlay, per plane: ``gain = 1 - alpha`` and ``offset = alpha * colour`` over a box of the frame.
+
+    ``box`` is ``(x, y, width, height)`` in luma pixels (a multiple of the chroma subsampling).
+    ``gain[p]`` and ``offset[p]`` are float32 arrays over the box at plane ``p``'s resolution; colours
+    are in units (luma and RGB 0..1, YUV chroma -0.5..0.5), so a logo applies to any bit depth of its
+    colour family. ``noise[p]`` is the noise level the estimate saw (units). ``matrix`` and ``full_range``
+    say how YUV relates to RGB (used when saving or loading an RGBA PNG).
+    """
+
+    box: Rect
+    gain: list[np.ndarray]
+    offset: list[np.ndarray]
+    noise: list[float]
+    color_family: int
+    subsampling: tuple[int, int]
+    frame_size: tuple[int, int]
+    matrix: int = 1
+    full_range: bool = False
+
+    @property
+    def alpha(self) -> np.ndarray:
+        """Plane 0's alpha over the box (luma pixels)."""
+        return 1.0 - self.gain[0]
+
+    def alpha_map(self) -> np.ndarray:
+        """Plane 0's alpha over the whole frame (zero outside the box)."""
+        width, height = self.frame_size
+        out = np.zeros((height, width), np.float32)
+        x, y, w, h = self.box
+        out[y:y + h, x:x + w] = self.alpha
+        return out
+
+    def rgba(self) -> np.ndarray:
+        """The logo as a frame-sized (H, W, 4) float64 RGBA image in 0..1 (colour undefined where alpha is 0)."""
+        width, height = self.frame_size
+        x, y, w, h = self.box
+        ss_w, ss_h = self.subsampling
+        alpha = self.alpha.astype(np.float64)
+        colours = []
+        for p in range(len(self.gain)):
+            a = 1.0 - self.gain[p].astype(np.float64)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                colour = np.where(a > 1e-6, self.offset[p] / a, 0.0)
+            if p and self.color_family == vs.YUV:
+                colour = np.repeat(np.repeat(colour, 1 << ss_h, axis=0), 1 << ss_w, axis=1)
+            colours.append(colour)
+        if self.color_family == vs.GRAY:
+            rgb = np.stack([colours[0]] * 3, axis=-1)
+        elif self.color_family == vs.RGB:
+            rgb = np.stack(colours, axis=-1)
+        else:
+            rgb = _yuv_to_rgb(*colours, self.matrix)
+        out = np.zeros((height, width, 4))
+        out[y:y + h, x:x + w, :3] = np.clip(rgb, 0.0, 1.0)
+        out[y:y + h, x:x + w, 3] = alpha
+        return out
+
+    def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+        """Write the logo as a frame-sized 16-bit RGBA PNG (atomically; refuses to replace a file unless asked)."""
+        image = np.round(self.rgba() * 65535.0).astype(np.uint16)
+        return write_png(path, image, overwrite=overwrite)
+
+
+def _yuv_to_rgb(y: np.ndarray, u: np.ndarray, v: np.ndarray, matrix: int) -> np.ndarray:
+    kr, kb = _KR_KB.get(matrix, _KR_KB[1])
+    kg = 1.0 - kr - kb
+    r = y + 2.0 * (1.0 - kr) * v
+    b = y + 2.0 * (1.0 - kb) * u
+    g = (y - kr * r - kb * b) / kg
+    return np.stack([r, g, b], axis=-1)
+
+
+def _rgb_to_yuv(rgb: np.ndarray, matrix: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    kr, kb = _KR_KB.get(matrix, _KR_KB[1])
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    y = kr * r + (1.0 - kr - kb) * g + kb * b
+    return y, (b - y) / (2.0 * (1.0 - kb)), (r - y) / (2.0 * (1.0 - kr))
+
+
+def _box_mean(values: np.ndarray, ss_w: int, ss_h: int) -> np.ndarray:
+    h, w = values.shape[0] >> ss_h, values.shape[1] >> ss_w
+    return values.reshape(h, 1 << ss_h, w, 1 << ss_w).mean(axis=(1, 3))
+
+
+def logo_from_rgba(func: FuncLike, rgba: np.ndarray, clip: vs.VideoNode, source: str) -> Logo:
+    """A Logo for ``clip``'s format from a frame-sized RGBA image in 0..1 (``source`` names it in errors)."""
+    height, width = rgba.shape[:2]
+    if (width, height) != (clip.width, clip.height):
+        raise InvalidArgumentError(func, f"logo {source} must be the frame's size {clip.width}x{clip.height} (the "
+                                         f"logo at its place on a transparent frame), got {width}x{height}")
+    alpha = rgba[..., 3]
+    if not (alpha > 0).any():
+        raise InvalidArgumentError(func, f"logo {source} is fully transparent: no alpha > 0 anywhere; save it with "
+                                         "its alpha channel (RGBA)")
+    fmt = clip.format
+    ss_w, ss_h = (fmt.subsampling_w, fmt.subsampling_h) if fmt.color_family == vs.YUV else (0, 0)
+    ys, xs = np.nonzero(alpha > 0)
+    box = _aligned_box(int(xs.min()) - 3, int(ys.min()) - 3, int(xs.max()) + 4, int(ys.max()) + 4,
+                       width, height, ss_w, ss_h)
+    x, y, w, h = box
+    a = alpha[y:y + h, x:x + w]
+    rgb = rgba[y:y + h, x:x + w, :3]
+    matrix, full = _colour_props(clip)
+    if fmt.color_family == vs.RGB:
+        colours = [rgb[..., i] for i in range(3)]
+    elif fmt.color_family == vs.GRAY:
+        kr, kb = _KR_KB[1]
+        colours = [kr * rgb[..., 0] + (1 - kr - kb) * rgb[..., 1] + kb * rgb[..., 2]]
+    else:
+        colours = list(_rgb_to_yuv(rgb, matrix))
+    gains, offsets = [], []
+    for p, colour in enumerate(colours):
+        premultiplied = a * colour
+        plane_alpha = a
+        if p and fmt.color_family == vs.YUV:
+            premultiplied, plane_alpha = _box_mean(premultiplied, ss_w, ss_h), _box_mean(a, ss_w, ss_h)
+        gains.append((1.0 - plane_alpha).astype(np.float32))
+        offsets.append(premultiplied.astype(np.float32))
+    return Logo(box, gains, offsets, [0.5 / 255] * len(colours), fmt.color_family, (ss_w, ss_h),
+                (width, height), matrix, full)
+
+
+def _colour_props(clip: vs.VideoNode) -> tuple[int, bool]:
+    with clip.get_frame(0) as frame:
+        props = dict(frame.props)
+    matrix = int(props.get("_Matrix", 2))
+    if matrix not in _KR_KB:
+        matrix = 5 if clip.height < 720 else 1
+    return matrix, is_full_range(clip.format, props)
+
+
+def _aligned_box(x0: int, y0: int, x1: int, y1: int, width: int, height: int, ss_w: int, ss_h: int) -> Rect:
+    """``[x0, x1) x [y0, y1)`` clamped to the frame and grown to multiples of the chroma subsampling."""
+    mx, my = 1 << ss_w, 1 << ss_h
+    x0, y0 = max(x0, 0) // mx * mx, max(y0, 0) // my * my
+    x1, y1 = min(-(-min(x1, width) // mx) * mx, width), min(-(-min(y1, height) // my) * my, height)
+    return x0, y0, x1 - x0, y1 - y0
+
+
+def _check_region(func: FuncLike, region: object, clip: vs.VideoNode) -> Rect | None:
+    if region is None:
+        return None
+    if not (isinstance(region, (tuple, list)) and len(region) == 4
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in region)):
+        raise ArgumentTypeError(func, f"region must be None or (x, y, width, height) in luma pixels, got {region!r}")
+    x, y, w, h = region
+    if w < 8 or h < 8 or x < 0 or y < 0 or x + w > clip.width or y + h > clip.height:
+        raise InvalidArgumentError(func, f"region must be (x, y, width, height), at least 8x8, inside the "
+                                         f"{clip.width}x{clip.height} frame, got {tuple(region)}; draw it around the "
+                                         "logo with a few pixels of background on every side")
+    return x, y, w, h
+
+
+def _sample_indices(num_frames: int, count: int) -> list[int]:
+    if num_frames <= count:
+        return list(range(num_frames))
+    return sorted({round(i * (num_frames - 1) / (count - 1)) for i in range(count)})
+
+
+def _units(frame: vs.VideoFrame, plane: int, box: Rect, full: bool) -> np.ndarray:
+    """Plane ``plane`` of ``frame`` over ``box`` (plane pixels), as float32 units."""
+    x, y, w, h = box
+    offset, scale = unit_transform(frame.format, plane, full)
+    values = plane_view(frame, plane)[y:y + h, x:x + w].astype(np.float32)
+    return (values - np.float32(offset)) * np.float32(1.0 / scale)
+
+
+def _plane_box(box: Rect, fmt: vs.VideoFormat, plane: int) -> Rect:
+    ss_w, ss_h = plane_subsampling(fmt, plane)
+    x, y, w, h = box
+    return x >> ss_w, y >> ss_h, w >> ss_w, h >> ss_h
+
+
+def _unit_bounds(fmt: vs.VideoFormat, plane: int) -> tuple[float, float]:
+    return (-0.5, 0.5) if fmt.color_family == vs.YUV and plane else (0.0, 1.0)
+
+
+def _noise_level(stack: np.ndarray, fmt: vs.VideoFormat, plane: int, full: bool) -> float:
+    """Noise of a plane in units: the spread of second differences across rows, at least 8-bit rounding."""
+    second = stack[:, :, 2:] - 2 * stack[:, :, 1:-1] + stack[:, :, :-2]
+    spread = 1.4826 * float(np.median(np.abs(second))) / math.sqrt(6.0)
+    return max(spread, 0.5 / unit_transform(fmt, plane, full)[1] if fmt.sample_type == vs.INTEGER else 1e-4)
+
+
+def _background_elsewhere(frames: Sequence[np.ndarray], positions: np.ndarray, target: int, box: Rect,
+                          ss: tuple[int, int]) -> np.ndarray:
+    """(count, h, w): what ``frames[m]`` saw where ``frames[target]``'s box is, NaN where it saw the logo too.
+
+    ``frames`` are whole planes (units), ``positions`` their pan positions (luma px). A sample is kept only
+    if its interpolation taps in frame ``m`` stay clear of ``m``'s own box and inside the frame.
+    """
+    x, y, w, h = box
+    radius = KERNELS[MOTION_KERNEL]
+    height, width = frames[target].shape
+    out = []
+    for m, plane in enumerate(frames):
+        if m == target:
+            continue
+        shift_x = float(positions[target, 0] - positions[m, 0]) / (1 << ss[0])
+        shift_y = float(positions[target, 1] - positions[m, 1]) / (1 << ss[1])
+        sample = _shifted_box(plane, shift_x, shift_y, box)
+        if sample is None:
+            continue
+        # Rows/columns (in frame m) each output pixel reads: clean if outside m's box grown by the taps.
+        src_y = np.arange(y, y + h) + shift_y
+        src_x = np.arange(x, x + w) + shift_x
+        near_y = (src_y > y - radius - 1) & (src_y < y + h + radius)
+        near_x = (src_x > x - radius - 1) & (src_x < x + w + radius)
+        sample[near_y[:, None] & near_x[None, :]] = np.nan
+        inside_y = (src_y >= radius) & (src_y <= height - radius - 1)
+        inside_x = (src_x >= radius) & (src_x <= width - radius - 1)
+        sample[~(inside_y[:, None] & inside_x[None, :])] = np.nan
+        if np.isfinite(sample).any():
+            out.append(sample)
+    return np.stack(out) if out else np.full((1, h, w), np.nan, np.float32)
+
+
+def _shifted_box(plane: np.ndarray, shift_x: float, shift_y: float, box: Rect) -> np.ndarray | None:
+    """``plane`` sampled at the box's pixels + shift (Lanczos-3), NaN where the taps leave the plane."""
+    x, y, w, h = box
+    radius = KERNELS[MOTION_KERNEL]
+    height, width = plane.shape
+    out = np.full((h, w), np.nan, np.float32)
+    # Output rows r in [y, y+h) whose taps floor(r + shift) - radius + 1 .. + radius stay in [0, height).
+    lo_y = max(y, math.ceil(radius - 1 - shift_y))
+    hi_y = min(y + h, math.ceil(height - radius - shift_y))
+    lo_x = max(x, math.ceil(radius - 1 - shift_x))
+    hi_x = min(x + w, math.ceil(width - radius - shift_x))
+    if lo_y >= hi_y or lo_x >= hi_x:
+        return None
+    out[lo_y - y:hi_y - y, lo_x - x:hi_x - x] = sample_shifted(plane, shift_x, shift_y, (lo_y, hi_y), (lo_x, hi_x),
+                                                               MOTION_KERNEL)
+    return out
+
+
+def estimate_logo(clip: vs.VideoNode, region: Rect | None = None, *, motion: str | None = None,
+                  max_frames: int = DEFAULT_MAX_FRAMES, pan: Pan | None = None,
+                  progress: bool | None = None) -> Logo:
+    """Learn a static semi-transparent overlay (TV logo, watermark) from the frames that carry it.
+
+    Every frame shows ``(1 - alpha) * background + alpha * colour`` where the logo is. Where the picture
+    behind the logo changes from frame to frame, the changes come through scaled by ``1 - alpha``: that
+    is what the estimate measures, per pixel and plane.
+
+    - **Where**: with ``region=None`` the logo is found by its edges, which stay put while everything
+      else changes (the temporal median of the image gradient, Dekel et al. 2017), on up to 64 frames.
+    - **Different pictures** (an episode's many shots, a set of images sharing one watermark): over the
+      frames, each pixel's mean and spread are the background's, scaled and offset by the logo. The
+      background's own mean and spread are measured just around the logo and interpolated across it.
+      Needs frames whose content varies: the more (and the more varied), the better.
+    - **A camera pan** (``motion="global"``): the pan is measured (``vo.estimate_pan``, with the logo's box
+      masked) and the true background of each frame's logo pixels is read from the other frames that saw
+      the same scene point outside the logo. A robust regression per pixel (moving characters are thrown
+      out) then gives alpha and colour; where the background never changed, the statistics stand in.
+
+    Usage Example::
+
+        logo = vo.estimate_logo(ep)                           # found automatically
+        logo = vo.estimate_logo(ep, region=(1580, 20, 300, 120))
+        logo.save("station.png")                              # RGBA, reusable: vo.delogo(ep2, "station.png")
+        clean = vo.delogo(ep, logo)
+
+    Args:
+        clip: Constant-format GRAY, YUV (any subsampling) or RGB clip, 8-16 bit integer or 16/32 bit float,
+            at least 8 frames, the logo at one place in every frame.
+        region: ``(x, y, width, height)`` in luma pixels around the logo, with a few pixels of background on
+            every side (the outer 3 px are taken as logo-free), at least 8x8; default None: found.
+        motion: None (default): frames are compared where they are. ``"global"``: the clip is one camera
+            pan; its motion tells each frame's true background.
+        max_frames: Frames read, spread evenly over the clip, in [8, 100000], default 512 (96 at most are
+            kept whole with ``motion="global"``).
+        pan: The clip's ``vo.estimate_pan`` result, when already measured (``motion="global"`` only).
+        progress: A progress bar on stderr: None (default) when stderr is a terminal, True, False.
+
+    Returns:
+        A ``Logo`` (``box``, per-plane ``gain``/``offset``, ``alpha``, ``save(path)``).
+
+    Raises:
+        ClipTooShortError: fewer than 8 frames.
+        InvalidArgumentError: a region outside the frame, a bad ``motion`` or ``max_frames``; no static
+            overlay found, or the whole picture looks static; a background that never varies.
+        UnsupportedFormatError: a format outside the list above.
+    """
+    func = estimate_logo
+    clip = check_clip(clip, func)
+    settings = _check_estimate_args(func, clip, region, motion, max_frames, pan)
+    return _estimate(func, clip, settings, progress)
+
+
+@dataclass(frozen=True)
+class _EstimateSettings:
+    region: Rect | None
+    motion: str | None
+    max_frames: int
+    pan: Pan | None
+
+
+def _check_estimate_args(func: FuncLike, clip: vs.VideoNode, region: object, motion: object, max_frames: object,
+                         pan: object) -> _EstimateSettings:
+    if clip.num_frames < MIN_FRAMES:
+        raise ClipTooShortError(func, f"estimating a logo needs at least {MIN_FRAMES} frames with different "
+                                      f"pictures behind it, got {clip.num_frames}; pass a longer clip (the whole "
+                                      "episode is best) or a saved logo")
+    checked_region = _check_region(func, region, clip)
+    if motion not in (None, "global"):
+        raise InvalidArgumentError(func, f"motion must be None (frames compared in place) or 'global' (the clip is "
+                                         f"one camera pan), got {motion!r}")
+    max_frames = InvalidArgumentError.check_int(func, "max_frames", max_frames, MIN_FRAMES, 100000)
+    if pan is not None and not isinstance(pan, Pan):
+        raise ArgumentTypeError(func, f"pan must be None or a vo.estimate_pan result, got {type(pan).__name__}")
+    if pan is not None and len(pan) != clip.num_frames:
+        raise InvalidArgumentError(func, f"pan must have one position per frame ({clip.num_frames}), got {len(pan)}; "
+                                         "measure it on this clip")
+    return _EstimateSettings(checked_region, motion, max_frames, pan)
+
+
+def _estimate(func: FuncLike, clip: vs.VideoNode, settings: _EstimateSettings, progress: bool | None) -> Logo:
+    fmt = clip.format
+    ss = (fmt.subsampling_w, fmt.subsampling_h) if fmt.color_family == vs.YUV else (0, 0)
+    matrix, full = _colour_props(clip)
+    box = _locate(func, clip, settings.region, ss)
+    motion = settings.motion == "global"
+    indices = _sample_indices(clip.num_frames, min(settings.max_frames, MOTION_MAX_FRAMES if motion else
+                                                   settings.max_frames))
+    bar = progress_callback(progress, "estimating logo")
+    num_planes = fmt.num_planes
+    plane_boxes = [_plane_box(box, fmt, p) for p in range(num_planes)]
+    stacks: list[list[np.ndarray]] = [[] for _ in range(num_planes)]
+    whole: list[list[np.ndarray]] = [[] for _ in range(num_planes)]
+    for count, n in enumerate(indices):
+        with clip.get_frame(n) as frame:
+            for p in range(num_planes):
+                if motion:
+                    whole[p].append(_units(frame, p, (0, 0, frame.width >> plane_subsampling(fmt, p)[0],
+                                                      frame.height >> plane_subsampling(fmt, p)[1]), full))
+                    x, y, w, h = plane_boxes[p]
+                    stacks[p].append(whole[p][-1][y:y + h, x:x + w])
+                else:
+                    stacks[p].append(_units(frame, p, plane_boxes[p], full))
+        if bar:
+            bar(count + 1, len(indices))
+    positions = None
+    if motion:
+        pan = settings.pan
+        if pan is None:
+            align_settings = check_align_args(func, clip, mask=box)
+            pan = compute_pan(func, clip, align_settings)
+        positions = np.stack([pan.x[indices], pan.y[indices]], axis=1)
+    gains, offsets, noises = [], [], []
+    for p in range(num_planes):
+        stack = np.stack(stacks[p])
+        gain, offset, variation = estimate_from_statistics(stack)
+        noise = _noise_level(stack, fmt, p, full)
+        if motion:
+            assert positions is not None
+            backgrounds = np.stack([np.nanmedian(_background_elsewhere(whole[p], positions, k, plane_boxes[p],
+                                                                       plane_subsampling(fmt, p)), axis=0)
+                                    for k in range(len(indices))])
+            moved_gain, moved_offset, slope_error, residual = estimate_from_backgrounds(stack, backgrounds)
+            reliable = slope_error <= SLOPE_ERROR
+            if variation < MIN_VARIATION and not reliable.any():
+                raise _static_background_error(func, variation, motion=True)
+            gain = np.where(reliable, moved_gain, gain)
+            offset = np.where(reliable, moved_offset, offset)
+            noise = max(noise, residual) if reliable.any() else noise
+        elif variation < MIN_VARIATION:
+            raise _static_background_error(func, variation, motion=False)
+        gains.append(gain)
+        offsets.append(offset)
+        noises.append(noise)
+    if fmt.color_family == vs.RGB:  # one physical alpha: average the planes' estimates, then refit colour
+        shared = np.mean(gains, axis=0)
+        stacks_mean = [np.stack(s).mean(axis=0) for s in stacks]
+        offsets = [o + (g - shared) * (m - o) / np.maximum(g, 1e-6) for g, o, m in zip(gains, offsets, stacks_mean,
+                                                                                       strict=True)]
+        gains = [shared] * 3
+    finished = [finish_estimate(g, o, *_unit_bounds(fmt, p)) for p, (g, o) in enumerate(zip(gains, offsets,
+                                                                                            strict=True))]
+    return Logo(box, [f[0] for f in finished], [f[1] for f in finished], noises, fmt.color_family, ss,
+                (clip.width, clip.height), matrix, full)
+
+
+def _static_background_error(func: FuncLike, variation: float, motion: bool) -> InvalidArgumentError:
+    how = ("the pan never moves new picture under the logo" if motion else
+           "the picture around the logo hardly changes over the frames")
+    return InvalidArgumentError(func, f"cannot learn the logo: {how} (background spread {variation * 255:.2f}/255, "
+                                      f"needs {MIN_VARIATION * 255:.0f}/255); pass frames from many different "
+                                      "shots (the whole episode), or a saved logo PNG")
+
+
+def _locate(func: FuncLike, clip: vs.VideoNode, region: Rect | None, ss: tuple[int, int]) -> Rect:
+    """The logo's box: the user's region (grown to the subsampling), or the strongest static overlay found."""
+    width, height = clip.width, clip.height
+    if region is not None:
+        x, y, w, h = region
+        return _aligned_box(x, y, x + w, y + h, width, height, *ss)
+    indices = _sample_indices(clip.num_frames, DETECTION_FRAMES)
+    lumas = []
+    for n in indices:
+        with clip.get_frame(n) as frame:
+            try:
+                lumas.append(luma_of(frame))
+            except ValueError as error:
+                raise UnsupportedFormatError(func, f"frame {n}: {error}; replace them first") from None
+    found = find_overlay(np.stack(lumas))
+    if found is None:
+        raise InvalidArgumentError(func, f"no static overlay found in {len(indices)} frames: no edge stays put while "
+                                         "the picture changes; pass region=(x, y, width, height) around the logo, or "
+                                         "frames from more varied shots")
+    box_share = found.width * found.height / (width * height)
+    if found.edge_share > MAX_OVERLAY_SHARE or box_share > 0.5:
+        raise InvalidArgumentError(func, f"{found.edge_share:.0%} of the frame's edges stay put over {len(indices)} "
+                                         "frames: the picture itself does not change (one static shot?), so the logo "
+                                         "cannot be told from it; pass frames from many shots, or region=")
+    return _aligned_box(found.x, found.y, found.x + found.width, found.y + found.height, width, height, *ss)
+
+
+class _FillCache:
+    """SmoothFill solvers by (plane, fill mask, strength): the factorisation is the costly part."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple, SmoothFill] = OrderedDict()
+
+    def get(self, key: tuple, build: functools.partial) -> SmoothFill:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        solver = build()
+        with self._lock:
+            self._items[key] = solver
+            while len(self._items) > FILL_CACHE:
+                self._items.popitem(last=False)
+        return solver
+
+
+def _fill_weight(gain: np.ndarray, max_alpha: float) -> np.ndarray:
+    return FILL_DATA_WEIGHT * (gain / (1.0 - max_alpha)) ** 2
+
+
+def delogo(clip: vs.VideoNode, logo: Logo | str | os.PathLike[str] | None = None, *, motion: str | None = None,
+           tr: int = 8, max_alpha: float = DEFAULT_MAX_ALPHA, fade: bool = False, region: Rect | None = None,
+           max_frames: int = DEFAULT_MAX_FRAMES) -> vs.VideoNode:
+    """Take a static semi-transparent overlay (TV logo, watermark) off every frame.
+
+    Where the logo lets enough of the picture through (alpha up to ``max_alpha``) the blend is inverted:
+    ``background = (frame - alpha * colour) / (1 - alpha)``. Where it does not (opaque text), the picture
+    comes from other frames that saw the same scene point clear (``motion="global"``: a camera pan), and
+    what no frame saw is filled smoothly from around it (biharmonic, still pulled by the noisy de-blend
+    where there is one), so no seam shows. Pixels outside the logo's box are passed through untouched.
+
+    Usage Example::
+
+        clean = vo.delogo(ep)                          # estimate the logo from the clip, then remove it
+        clean = vo.delogo(ep, "station.png")           # a logo saved by Logo.save() (or any RGBA PNG)
+        clean = vo.delogo(pan, logo, motion="global")  # fill opaque parts from the rest of the pan
+
+    Args:
+        clip: Constant-format GRAY, YUV or RGB clip, 8-16 bit integer or 16/32 bit float.
+        logo: A ``vo.estimate_logo`` result, the path of a frame-sized RGBA PNG (8 or 16 bit), or None
+            (default) to estimate it from ``clip`` now (with ``motion``, ``region`` and ``max_frames``).
+        motion: None (default) or ``"global"``: the clip is one camera pan; each frame's logo pixels are
+            also taken from its ``2 * tr + 1`` neighbours that saw them clear (inverse-variance weighted
+            with its own de-blend; where they disagree, the frame's own picture wins).
+        tr: Temporal radius of that window with ``motion="global"``, in [1, 32], default 8.
+        max_alpha: Largest alpha that is de-blended, in [0.5, 0.99], default 0.85; noise grows as
+            ``1 / (1 - alpha)``: above it the picture is filled instead.
+        fade: Measure the logo's strength in each frame (fade-ins and outs, frames without it) and remove
+            that much; default False (full strength everywhere). Sets ``OvrLogoStrength``.
+        region, max_frames: For estimating, as ``vo.estimate_logo``; ignored when ``logo`` is given.
+
+    Returns:
+        A clip of the same format, size and length. Frames keep their props; ``OvrLogoStrength`` (float)
+        and ``OvrLogoFilled`` (share of the box filled rather than de-blended) are added.
+
+    Raises:
+        InvalidArgumentError: an argument out of range; a logo PNG of the wrong size or without alpha.
+        ArgumentTypeError: ``logo`` of another type.
+        UnsupportedFormatError: a format outside the list above, or a Logo estimated on another colour
+            family, subsampling or frame size.
+        As ``vo.estimate_logo`` when ``logo`` is None.
+    """
+    func = delogo
+    clip = check_clip(clip, func)
+    if motion not in (None, "global"):
+        raise InvalidArgumentError(func, f"motion must be None or 'global' (the clip is one camera pan), "
+                                         f"got {motion!r}")
+    tr = InvalidArgumentError.check_int(func, "tr", tr, 1, MAX_TR)
+    ArgumentTypeError.check(func, "max_alpha", max_alpha, (int, float))
+    if not 0.5 <= float(max_alpha) <= 0.99:
+        raise InvalidArgumentError(func, f"max_alpha must be in [0.5, 0.99], got {max_alpha}")
+    ArgumentTypeError.check(func, "fade", fade, bool)
+    logo = _resolve_logo(func, clip, logo, motion, region, max_frames)
+    fmt = clip.format
+    full = _colour_props(clip)[1]
+    planes = range(fmt.num_planes)
+    plane_boxes = [_plane_box(logo.box, fmt, p) for p in planes]
+    transforms = [unit_transform(fmt, p, full) for p in planes]
+    fills = _FillCache()
+    lazy = LazyPan(func, clip, check_align_args(func, clip, mask=logo.box)) if motion == "global" else None
+    window = min(tr, max((clip.num_frames - 1) // 2, 0)) if lazy is not None else 0
+
+    def clean_plane(n: int, p: int, observed: np.ndarray, strength: float,
+                    neighbours: Sequence[tuple[int, vs.VideoFrame]]) -> tuple[np.ndarray, float]:
+        gain, offset, noise = logo.gain[p], logo.offset[p], logo.noise[p]
+        scaled_gain = 1.0 - strength * (1.0 - gain)
+        own = deblend(observed, gain, offset, strength)
+        trusted = scaled_gain >= 1.0 - max_alpha
+        estimate = np.where(trusted, own, np.nan).astype(np.float32)
+        if lazy is not None and neighbours:
+            other, other_variance = _from_neighbours(lazy.get(), n, p, neighbours, logo, plane_boxes[p], full,
+                                                     max_alpha)
+            with np.errstate(divide="ignore"):
+                own_variance = np.where(trusted, noise * noise * (1.0 / scaled_gain ** 2 - 1.0) + 1e-12, np.inf)
+            estimate = combine_estimates(estimate, own_variance, other, other_variance)
+        fill = ~np.isfinite(estimate)
+        if not fill.any():
+            return estimate, 0.0
+        key = (p, fill.tobytes(), round(strength, 2))
+        solver = fills.get(key, functools.partial(SmoothFill, fill, _fill_weight(scaled_gain, max_alpha)))
+        data = np.where(scaled_gain > 1e-3, own, 0.0)
+        return solver(np.where(fill, 0.0, estimate), data).astype(np.float32), float(fill.mean())
+
+    def render(n: int, indices: Sequence[int], frames: Sequence[vs.VideoFrame]) -> vs.VideoFrame:
+        centre = frames[len(frames) // 2]
+        out = new_frame(centre, tuple(planes))
+        observed = [_units(centre, p, plane_boxes[p], full) for p in planes]
+        strength = overlay_strength(observed[0], logo.gain[0], logo.offset[0]) if fade else 1.0
+        neighbours = [(i, f) for i, f in zip(indices, frames, strict=True) if i != n]
+        filled = 0.0
+        for p in planes:
+            values, share = clean_plane(n, p, observed[p], strength, neighbours)
+            filled = max(filled, share)
+            offset_code, scale = transforms[p]
+            x, y, w, h = plane_boxes[p]
+            target = plane_view(out, p)[y:y + h, x:x + w]
+            _write_units(values, target, offset_code, scale, fmt)
+        out.props.update(OvrLogoStrength=float(strength), OvrLogoFilled=filled)
+        return out
+
+    return map_window(clip, window, render)
+
+
+def _write_units(values: np.ndarray, target: np.ndarray, offset: float, scale: float, fmt: vs.VideoFormat) -> None:
+    code = values * np.float32(scale) + np.float32(offset)
+    if fmt.sample_type == vs.FLOAT:
+        np.copyto(target, code, casting="unsafe")
+        return
+    rounded = np.floor(code + np.float32(0.5))
+    np.clip(rounded, 0, (1 << fmt.bits_per_sample) - 1, out=rounded)
+    np.copyto(target, rounded, casting="unsafe")
+
+
+def _from_neighbours(pan: Pan, n: int, p: int, neighbours: Sequence[tuple[int, vs.VideoFrame]], logo: Logo,
+                     box: Rect, full: bool, max_alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """What the neighbours saw where frame ``n``'s box is, and its variance (units²; inf where none saw it).
+
+    Each neighbour is de-blended first (its own logo sits elsewhere on the scene), then resampled onto
+    frame ``n``'s box; a sample counts with the variance ``noise² / gain²`` of the logo pixel it came from
+    (1 outside the logo). Samples far from the median (a mouth that moved) are dropped, the rest are
+    averaged with inverse-variance weights.
+    """
+    fmt = neighbours[0][1].format
+    ss = plane_subsampling(fmt, p)
+    offset, scale = unit_transform(fmt, p, full)
+    x, y, w, h = box
+    gain, noise = logo.gain[p], logo.noise[p]
+    trusted = gain >= 1.0 - max_alpha
+    height, width = plane_view(neighbours[0][1], p).shape
+    gain_plane = np.ones((height, width), np.float32)
+    gain_plane[y:y + h, x:x + w] = np.where(trusted, gain, np.nan)
+    values, weights = [], []
+    for i, frame in neighbours:
+        plane = (plane_view(frame, p).astype(np.float32) - np.float32(offset)) * np.float32(1.0 / scale)
+        plane[y:y + h, x:x + w] = np.where(trusted, deblend(plane[y:y + h, x:x + w], gain, logo.offset[p]), np.nan)
+        shift_x = float(pan.x[n] - pan.x[i]) / (1 << ss[0])
+        shift_y = float(pan.y[n] - pan.y[i]) / (1 << ss[1])
+        sample = _shifted_box(plane, shift_x, shift_y, box)
+        if sample is None:
+            continue
+        reach = _shifted_box(gain_plane, shift_x, shift_y, box)
+        weight = np.where(np.isfinite(sample) & np.isfinite(reach), np.clip(reach, 1.0 - max_alpha, 1.0) ** 2, 0.0)
+        values.append(np.where(weight > 0, sample, np.nan))
+        weights.append(weight)
+    if not values:
+        return np.full((h, w), np.nan, np.float32), np.full((h, w), np.inf)
+    samples, weight = np.stack(values), np.stack(weights)
+    with np.errstate(all="ignore"):
+        centre = np.nanmedian(samples, axis=0)
+        spread = noise / np.sqrt(np.maximum(weight, 1e-12))
+        weight = np.where(np.abs(samples - centre[None]) <= 4.0 * spread + 2.0 * noise, weight, 0.0)
+        total = weight.sum(axis=0)
+        mean = (np.nan_to_num(samples) * weight).sum(axis=0) / total
+    variance = np.where(total > 0, noise * noise / np.maximum(total, 1e-12), np.inf)
+    return np.where(total > 0, mean, np.nan).astype(np.float32), variance
+
+
+def _resolve_logo(func: FuncLike, clip: vs.VideoNode, logo: object, motion: str | None, region: object,
+                  max_frames: object) -> Logo:
+    if logo is None:
+        settings = _check_estimate_args(func, clip, region, motion, max_frames, None)
+        return _estimate(func, clip, settings, None)
+    if isinstance(logo, (str, os.PathLike)):
+        path = Path(logo)
+        try:
+            image = read_png(path)
+        except (OSError, ValueError) as error:
+            raise InvalidArgumentError(func, f"logo {str(path)!r} cannot be read as a PNG ({error}); pass a "
+                                             "Logo.save() file or an RGBA PNG of the frame's size") from None
+        if image.shape[2] not in (2, 4):
+            raise InvalidArgumentError(func, f"logo {str(path)!r} has no alpha channel ({image.shape[2]} channels); "
+                                             "save it as RGBA (or gray + alpha), transparent where there is no logo")
+        peak = 65535.0 if image.dtype == np.uint16 else 255.0
+        values = image.astype(np.float64) / peak
+        rgba = values if values.shape[2] == 4 else np.concatenate([values[..., :1]] * 3 + [values[..., 1:]], axis=2)
+        return logo_from_rgba(func, rgba, clip, repr(str(path)))
+    if not isinstance(logo, Logo):
+        raise ArgumentTypeError(func, f"logo must be a Logo (vo.estimate_logo), a PNG path or None, got "
+                                      f"{type(logo).__name__}")
+    fmt = clip.format
+    ss = (fmt.subsampling_w, fmt.subsampling_h) if fmt.color_family == vs.YUV else (0, 0)
+    if (logo.color_family, logo.subsampling, logo.frame_size) != (fmt.color_family, ss, (clip.width, clip.height)):
+        raise UnsupportedFormatError(func, f"the logo was estimated on {logo.frame_size[0]}x{logo.frame_size[1]} "
+                                           f"{vs.ColorFamily(logo.color_family).name} subsampling {logo.subsampling}, "
+                                           f"the clip is {clip.width}x{clip.height} {fmt.name}; estimate it on this "
+                                           "clip, or save it (logo.save) and pass the PNG, which converts")
+    return logo
+

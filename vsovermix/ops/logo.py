@@ -1,0 +1,330 @@
+"""Static semi-transparent overlays (TV logos, watermarks): find them, estimate them, take them off.
+
+Per pixel and plane a frame shows ``J = (1 - alpha) * I + alpha * colour`` over the background ``I``.
+Written with the gain ``a = 1 - alpha`` and the offset ``b = alpha * colour`` the model is linear,
+``J = a * I + b``: estimation is a regression and removal is ``I = (J - b) / a``. Values are the
+plane's normalised code values (integer planes divided by their peak, float planes as they are).
+
+Arrays are NumPy or CuPy (the module of the input); the sparse solves (interpolating statistics into
+the logo, filling what cannot be de-blended) run on the host: a logo's box is small.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .resample import ndimage_of, xp_of
+
+__all__ = [
+    "OverlayBox",
+    "SmoothFill",
+    "combine_estimates",
+    "deblend",
+    "estimate_from_backgrounds",
+    "estimate_from_statistics",
+    "find_overlay",
+    "harmonic_fill",
+    "overlay_strength",
+]
+
+# Detection: a pixel is an overlay edge when the median of its gradient over the frames is this many
+# standard errors away from zero, and at least MIN_EDGE (normalised luma per pixel) large.
+EDGE_Z = 8.0
+MIN_EDGE = 2.0 / 255
+CLUSTER_GAP = 12  # px: edges closer than this belong to one overlay (the letters of one logo)
+BOX_MARGIN = 6  # px around the edges: the ring where the overlay is assumed absent
+SPREAD_FLOOR = 1.0 / 255  # the temporal spread never counts as smaller than 8-bit rounding
+
+# Estimation
+RING = 3  # px: the outer ring of the box, taken as background (alpha = 0) by the statistics estimate
+MIN_VARIATION = 2.0 / 255  # background standard deviation over the frames below which alpha cannot be learnt
+SLOPE_ERROR = 0.006  # largest standard error of a regressed gain that counts as reliable
+ALPHA_FLOOR = 0.004  # alphas below this are estimation noise: set to 0
+
+
+@dataclass(frozen=True)
+class OverlayBox:
+    """Where a static overlay was found, in the frames' luma pixels."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+    edges: np.ndarray  # bool, frame-sized: the persistent edges that were found (all clusters)
+    edge_share: float  # share of the frame's pixels that look screen-fixed
+
+
+def _gradients(xp: Any, stack: Any) -> tuple[Any, Any]:
+    """Central differences along x and y of an (n, h, w) stack; zero on the outermost pixels."""
+    gx = xp.zeros_like(stack)
+    gy = xp.zeros_like(stack)
+    gx[:, :, 1:-1] = (stack[:, :, 2:] - stack[:, :, :-2]) * 0.5
+    gy[:, 1:-1, :] = (stack[:, 2:, :] - stack[:, :-2, :]) * 0.5
+    return gx, gy
+
+
+def _persistence(xp: Any, grad: Any) -> tuple[Any, Any]:
+    """Median of a gradient over the frames, and how many standard errors of a median it is from zero."""
+    median = xp.median(grad, axis=0)
+    spread = 1.4826 * xp.median(xp.abs(grad - median[None]), axis=0)
+    spread = xp.maximum(spread, SPREAD_FLOOR)
+    standard_error = 1.2533 * spread / math.sqrt(grad.shape[0])  # the median's standard error
+    return median, xp.abs(median) / standard_error
+
+
+def find_overlay(lumas: Any, within: tuple[int, int, int, int] | None = None) -> OverlayBox | None:
+    """Find the strongest screen-fixed overlay in an (n, h, w) stack of luma planes in [0, 1].
+
+    Edges that stay put while the picture changes have a temporal median gradient far from zero
+    (the gradient-median idea of Dekel et al., CVPR 2017). The edges are grouped into clusters at
+    ``CLUSTER_GAP``; the cluster with the most edge pixels wins and its bounding box, grown by
+    ``BOX_MARGIN``, is returned. ``within`` restricts the search to a rectangle. None when no edge is found.
+    """
+    xp = xp_of(lumas)
+    gx, gy = _gradients(xp, lumas)
+    median_x, z_x = _persistence(xp, gx)
+    median_y, z_y = _persistence(xp, gy)
+    edges = ((z_x > EDGE_Z) & (xp.abs(median_x) > MIN_EDGE)) | ((z_y > EDGE_Z) & (xp.abs(median_y) > MIN_EDGE))
+    edges = np.asarray(edges.get() if xp is not np else edges)
+    edges[[0, -1], :] = False
+    edges[:, [0, -1]] = False
+    height, width = edges.shape
+    if within is not None:
+        x, y, w, h = within
+        keep = np.zeros_like(edges)
+        keep[y:y + h, x:x + w] = True
+        edges &= keep
+    share = float(edges.mean())
+    if not edges.any():
+        return None
+    import scipy.ndimage
+
+    grown = scipy.ndimage.binary_dilation(edges, iterations=CLUSTER_GAP // 2)
+    labels, count = scipy.ndimage.label(grown)
+    sizes = np.bincount(labels[edges], minlength=count + 1)
+    best = int(np.argmax(sizes))
+    ys, xs = np.nonzero(edges & (labels == best))
+    x0, y0 = max(int(xs.min()) - BOX_MARGIN, 0), max(int(ys.min()) - BOX_MARGIN, 0)
+    x1, y1 = min(int(xs.max()) + BOX_MARGIN + 1, width), min(int(ys.max()) + BOX_MARGIN + 1, height)
+    return OverlayBox(x0, y0, x1 - x0, y1 - y0, edges, share)
+
+
+def _laplacian(height: int, width: int) -> Any:
+    """The 5-point Laplacian of an ``height x width`` grid (Neumann edges) as a sparse (n, n) matrix."""
+    import scipy.sparse
+
+    def second_difference(n: int) -> Any:
+        main = np.full(n, 2.0)
+        main[[0, -1]] = 1.0
+        return scipy.sparse.diags([-np.ones(n - 1), main, -np.ones(n - 1)], [-1, 0, 1])
+
+    return (scipy.sparse.kron(scipy.sparse.identity(height), second_difference(width))
+            + scipy.sparse.kron(second_difference(height), scipy.sparse.identity(width))).tocsr()
+
+
+def harmonic_fill(values: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """``values`` where ``known``; elsewhere the smoothest (harmonic) surface that meets the known pixels."""
+    import scipy.sparse.linalg
+
+    height, width = values.shape
+    unknown = ~known.ravel()
+    if not unknown.any():
+        return values.astype(np.float64)
+    lap = _laplacian(height, width)
+    inner = lap[unknown][:, unknown].tocsc()
+    rhs = -lap[unknown][:, ~unknown] @ values.ravel()[~unknown].astype(np.float64)
+    out = values.astype(np.float64).ravel().copy()
+    out[unknown] = scipy.sparse.linalg.spsolve(inner, rhs)
+    return out.reshape(height, width)
+
+
+def ring_mask(height: int, width: int, ring: int = RING) -> np.ndarray:
+    """The outer ``ring`` pixels of an ``height x width`` box."""
+    mask = np.ones((height, width), dtype=bool)
+    mask[ring:height - ring, ring:width - ring] = False
+    return mask
+
+
+def estimate_from_statistics(stack: Any, ring: int = RING) -> tuple[np.ndarray, np.ndarray, float]:
+    """Gain and offset of a static overlay from the statistics of many different backgrounds.
+
+    ``stack`` is (n, h, w): one plane of the overlay's box in n frames whose content varies. Over the
+    frames a pixel's mean and standard deviation are ``a * mu_I + b`` and ``a * sigma_I``. The
+    background's own statistics ``mu_I``, ``log sigma_I`` vary slowly in space: they are measured on the
+    box's outer ``ring`` (no overlay there) and interpolated harmonically across the box. Returns
+    ``(a, b, variation)``, the last the median background standard deviation on the ring (too small
+    means the backgrounds did not vary enough to learn anything).
+    """
+    xp = xp_of(stack)
+    mean = xp.mean(stack, axis=0, dtype=xp.float64)
+    sigma = xp.std(stack, axis=0, dtype=xp.float64)
+    mean, sigma = (np.asarray(v.get() if xp is not np else v) for v in (mean, sigma))
+    known = ring_mask(*mean.shape, ring)
+    variation = float(np.median(sigma[known]))
+    sigma = np.maximum(sigma, 1e-6)
+    sigma_background = np.exp(harmonic_fill(np.log(sigma), known))
+    mean_background = harmonic_fill(mean, known)
+    gain = np.clip(sigma / sigma_background, 0.0, 1.0)
+    gain[known] = 1.0
+    offset = mean - gain * mean_background
+    offset[known] = 0.0
+    return gain, offset, variation
+
+
+def estimate_from_backgrounds(observed: Any, background: Any, iterations: int = 4
+                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Per-pixel robust regression ``observed = a * background + b`` over frames whose background is known.
+
+    ``observed`` and ``background`` are (n, h, w); NaN in ``background`` marks samples whose background
+    is unknown. Iteratively reweighted least squares with Tukey's biweight (scale from the residuals'
+    median absolute deviation) drops frames where something else covers the spot (a moving character).
+    Returns ``(a, b, slope_error, noise)``: the gain's standard error per pixel (inf where it cannot be
+    regressed) and the residual noise of the whole box.
+    """
+    xp = xp_of(observed)
+    valid = ~xp.isnan(background)
+    bg = xp.where(valid, background, 0.0).astype(xp.float64)
+    obs = observed.astype(xp.float64)
+    weight = valid.astype(xp.float64)
+    gain = offset = None
+    scale = 0.0
+    for _ in range(iterations):
+        total = weight.sum(axis=0)
+        safe_total = xp.maximum(total, 1e-12)
+        mean_bg = (weight * bg).sum(axis=0) / safe_total
+        mean_obs = (weight * obs).sum(axis=0) / safe_total
+        centred = bg - mean_bg[None]
+        spread = (weight * centred * centred).sum(axis=0)
+        gain = (weight * centred * (obs - mean_obs[None])).sum(axis=0) / xp.maximum(spread, 1e-12)
+        offset = mean_obs - gain * mean_bg
+        residual = obs - gain[None] * bg - offset[None]
+        abs_res = xp.where(valid, xp.abs(residual), xp.nan)
+        # Per-pixel scale: a few frames covered by something else must not set the scale of the whole box.
+        pixel_scale = xp.nan_to_num(xp.nanmedian(abs_res, axis=0)) * 1.4826
+        scale = max(float(xp.median(pixel_scale)), 0.25 / 255)
+        u = residual / (4.685 * xp.maximum(pixel_scale, scale)[None])
+        weight = xp.where(valid & (xp.abs(u) < 1), (1 - u * u) ** 2, 0.0)
+    total = weight.sum(axis=0)
+    used = xp.where(weight > 0, 1.0, 0.0).sum(axis=0)
+    slope_error = xp.where((used >= 3) & (spread > 0), scale / xp.sqrt(xp.maximum(spread, 1e-30)), xp.inf)
+    host = [np.asarray(v.get() if xp is not np else v) for v in (gain, offset, slope_error)]
+    return host[0], host[1], host[2], float(scale)
+
+
+def finish_estimate(gain: np.ndarray, offset: np.ndarray, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
+    """Clamp a raw estimate to what a blend can be: alpha in [0, 1], colour in [low, high]; noise alphas to 0."""
+    gain = np.clip(gain, 0.0, 1.0)
+    alpha = 1.0 - gain
+    alpha[alpha < ALPHA_FLOOR] = 0.0
+    gain = 1.0 - alpha
+    offset = np.clip(offset, alpha * low, alpha * high)
+    return gain.astype(np.float32), offset.astype(np.float32)
+
+
+def deblend(observed: Any, gain: Any, offset: Any, strength: float = 1.0) -> Any:
+    """The background under an overlay of the given ``strength`` (1 = as estimated, 0 = absent).
+
+    With the overlay scaled by ``s`` the frame is ``(1 - s * alpha) * I + s * alpha * colour``; where the
+    gain is 0 (opaque) the result is not finite and must be filled instead.
+    """
+    xp = xp_of(observed)
+    scaled_gain = 1.0 - strength * (1.0 - gain)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return ((observed - strength * offset) / scaled_gain).astype(xp.float32)
+
+
+def combine_estimates(own: Any, own_variance: Any, other: Any, other_variance: Any, agreement: float = 4.0) -> Any:
+    """Inverse-variance mean of the frame's own de-blended value and one from other frames.
+
+    Where they disagree by more than ``agreement`` combined standard deviations (something moved in
+    this frame only), the frame's own value stands; where the own value is missing (NaN) the other
+    one does, and where both are missing the result is NaN.
+    """
+    xp = xp_of(own)
+    own_ok = xp.isfinite(own) & xp.isfinite(own_variance)
+    other_ok = xp.isfinite(other) & xp.isfinite(other_variance)
+    w_own = xp.where(own_ok, 1.0 / xp.maximum(own_variance, 1e-12), 0.0)
+    w_other = xp.where(other_ok, 1.0 / xp.maximum(other_variance, 1e-12), 0.0)
+    own_v = xp.where(own_ok, own, 0.0)
+    other_v = xp.where(other_ok, other, 0.0)
+    mixed = (w_own * own_v + w_other * other_v) / xp.maximum(w_own + w_other, 1e-30)
+    tolerance = agreement * xp.sqrt(xp.where(own_ok, own_variance, 0.0) + xp.where(other_ok, other_variance, 0.0))
+    disagree = own_ok & other_ok & (xp.abs(own_v - other_v) > tolerance)
+    out = xp.where(disagree, own_v, mixed)
+    return xp.where(own_ok | other_ok, out, xp.nan).astype(xp.float32)
+
+
+class SmoothFill:
+    """Fill a masked part of a box smoothly, keeping weighted data where there is some.
+
+    Inside ``fill`` the result minimises ``sum(weight * (x - data)^2) + sum((laplacian x)^2)``; outside it
+    is the given values, which bound the fill on every side, so no seam appears. With zero weight this
+    is biharmonic inpainting; a weight lets a noisy de-blend (alpha near 1) still pull the result. The
+    matrix depends only on the mask and the weights: it is factorised once and reused for every frame.
+    """
+
+    def __init__(self, fill: np.ndarray, weight: np.ndarray):
+        import scipy.sparse
+        import scipy.sparse.linalg
+
+        self.shape = fill.shape
+        self.fill = fill.ravel().copy()
+        lap = _laplacian(*fill.shape)
+        rows = np.asarray(abs(lap) @ self.fill.astype(np.float64)).ravel() > 0  # stencils touching the fill
+        lap = lap[rows]
+        self._lap_fill = lap[:, self.fill].tocsc()
+        self._lap_known = lap[:, ~self.fill].tocsc()
+        self._weight = weight.ravel()[self.fill].astype(np.float64)
+        system = (self._lap_fill.T @ self._lap_fill + scipy.sparse.diags(self._weight)).tocsc()
+        self._solve = scipy.sparse.linalg.factorized(system) if self.fill.any() else None
+
+    def __call__(self, values: np.ndarray, data: np.ndarray) -> np.ndarray:
+        """``values`` (finite outside the fill) with the fill solved; ``data`` is read inside the fill only."""
+        out = np.asarray(values, dtype=np.float64).ravel().copy()
+        if self._solve is None:
+            return out.reshape(self.shape)
+        inside = np.nan_to_num(np.asarray(data, dtype=np.float64).ravel()[self.fill])
+        rhs = self._weight * inside - self._lap_fill.T @ (self._lap_known @ out[~self.fill])
+        out[self.fill] = self._solve(rhs)
+        return out.reshape(self.shape)
+
+
+def overlay_strength(observed: Any, gain: Any, offset: Any, iterations: int = 3) -> float:
+    """How strongly the overlay shows in one frame's box: 1 = as estimated, 0 = absent (fades, breaks).
+
+    Across the overlay's own edges the background barely changes between neighbouring pixels, so the
+    step the frame shows there is the overlay's step scaled by the strength: a least-squares fit over
+    every edge pixel pair, refined with the background de-blended at the current strength.
+    """
+    xp = xp_of(observed)
+    alpha = 1.0 - gain
+    strength = 1.0
+    for _ in range(iterations):
+        background = deblend(observed, gain, offset, strength)
+        background = xp.where(xp.isfinite(background), background, observed)
+        num = den = 0.0
+        for axis in (0, 1):
+            d_obs = xp.diff(observed, axis=axis)
+            d_alpha = xp.diff(alpha, axis=axis)
+            d_offset = xp.diff(offset, axis=axis)
+            mid = 0.5 * (xp.take(background, xp.arange(background.shape[axis] - 1), axis=axis)
+                         + xp.take(background, xp.arange(1, background.shape[axis]), axis=axis))
+            # frame step = s * (offset step - background * alpha step) + (1 - s alpha) * background step
+            model = d_offset - mid * d_alpha
+            weight = xp.abs(d_alpha) > 0.02
+            num += float((xp.where(weight, model * d_obs, 0.0)).sum())
+            den += float((xp.where(weight, model * model, 0.0)).sum())
+        if den <= 0:
+            return 1.0
+        strength = min(max(num / den, 0.0), 1.0)
+    return strength
+
+
+def blur_mask(mask: Any, radius: int) -> Any:
+    """A bool mask grown by ``radius`` pixels (square)."""
+    xp = xp_of(mask)
+    return ndimage_of(xp).maximum_filter(mask.astype(xp.uint8), size=2 * radius + 1) > 0
