@@ -6,6 +6,7 @@ import functools
 import math
 import os
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ MAX_TR = 32
 FILL_DATA_WEIGHT = 0.5  # pull of a noisy de-blend (alpha above max_alpha) on the smooth fill, at max_alpha
 FILL_CACHE = 8
 MOTION_KERNEL = "lanczos3"
+PROPAGATION_PASSES = 6  # passes that carry what is learnt at the logo's edges to its never-clear middle
 
 # BT.601 / 709 / 2020 luma weights (Kr, Kb) by the _Matrix prop; 709 where it is unset or unknown.
 _KR_KB = {1: (0.2126, 0.0722), 5: (0.299, 0.114), 6: (0.299, 0.114), 9: (0.2627, 0.0593), 10: (0.2627, 0.0593)}
@@ -249,35 +251,33 @@ def _noise_level(stack: np.ndarray, fmt: vs.VideoFormat, plane: int, full: bool)
 
 def _background_elsewhere(frames: Sequence[np.ndarray], positions: np.ndarray, target: int, box: Rect,
                           ss: tuple[int, int]) -> np.ndarray:
-    """(count, h, w): what ``frames[m]`` saw where ``frames[target]``'s box is, NaN where it saw the logo too.
+    """Median of what the other ``frames`` saw where ``frames[target]``'s box is (NaN where none saw it).
 
-    ``frames`` are whole planes (units), ``positions`` their pan positions (luma px). A sample is kept only
-    if its interpolation taps in frame ``m`` stay clear of ``m``'s own box and inside the frame.
+    ``frames`` are whole planes (units) whose box holds what is known of the background there (NaN where
+    nothing is: the logo hides it); ``positions`` are their pan positions (luma px). Interpolation taps
+    that touch a NaN give NaN, so no sample mixes in the logo.
     """
-    x, y, w, h = box
-    radius = KERNELS[MOTION_KERNEL]
-    height, width = frames[target].shape
-    out = []
+    samples = []
     for m, plane in enumerate(frames):
         if m == target:
             continue
         shift_x = float(positions[target, 0] - positions[m, 0]) / (1 << ss[0])
         shift_y = float(positions[target, 1] - positions[m, 1]) / (1 << ss[1])
         sample = _shifted_box(plane, shift_x, shift_y, box)
-        if sample is None:
-            continue
-        # Rows/columns (in frame m) each output pixel reads: clean if outside m's box grown by the taps.
-        src_y = np.arange(y, y + h) + shift_y
-        src_x = np.arange(x, x + w) + shift_x
-        near_y = (src_y > y - radius - 1) & (src_y < y + h + radius)
-        near_x = (src_x > x - radius - 1) & (src_x < x + w + radius)
-        sample[near_y[:, None] & near_x[None, :]] = np.nan
-        inside_y = (src_y >= radius) & (src_y <= height - radius - 1)
-        inside_x = (src_x >= radius) & (src_x <= width - radius - 1)
-        sample[~(inside_y[:, None] & inside_x[None, :])] = np.nan
-        if np.isfinite(sample).any():
-            out.append(sample)
-    return np.stack(out) if out else np.full((1, h, w), np.nan, np.float32)
+        if sample is not None and np.isfinite(sample).any():
+            samples.append(sample)
+    if not samples:
+        return np.full((box[3], box[2]), np.nan, np.float32)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels: nobody saw them
+        return np.nanmedian(np.stack(samples), axis=0)
+
+
+def _with_box(plane: np.ndarray, box: Rect, values: np.ndarray) -> np.ndarray:
+    x, y, w, h = box
+    out = plane.copy()
+    out[y:y + h, x:x + w] = values
+    return out
 
 
 def _shifted_box(plane: np.ndarray, shift_x: float, shift_y: float, box: Rect) -> np.ndarray | None:
@@ -418,16 +418,8 @@ def _estimate(func: FuncLike, clip: vs.VideoNode, settings: _EstimateSettings, p
         noise = _noise_level(stack, fmt, p, full)
         if motion:
             assert positions is not None
-            backgrounds = np.stack([np.nanmedian(_background_elsewhere(whole[p], positions, k, plane_boxes[p],
-                                                                       plane_subsampling(fmt, p)), axis=0)
-                                    for k in range(len(indices))])
-            moved_gain, moved_offset, slope_error, residual = estimate_from_backgrounds(stack, backgrounds)
-            reliable = slope_error <= SLOPE_ERROR
-            if variation < MIN_VARIATION and not reliable.any():
-                raise _static_background_error(func, variation, motion=True)
-            gain = np.where(reliable, moved_gain, gain)
-            offset = np.where(reliable, moved_offset, offset)
-            noise = max(noise, residual) if reliable.any() else noise
+            gain, offset, noise = _estimate_on_pan(func, whole[p], stack, positions, plane_boxes[p],
+                                                   plane_subsampling(fmt, p), gain, offset, noise, variation)
         elif variation < MIN_VARIATION:
             raise _static_background_error(func, variation, motion=False)
         gains.append(gain)
@@ -443,6 +435,40 @@ def _estimate(func: FuncLike, clip: vs.VideoNode, settings: _EstimateSettings, p
                                                                                             strict=True))]
     return Logo(box, [f[0] for f in finished], [f[1] for f in finished], noises, fmt.color_family, ss,
                 (clip.width, clip.height), matrix, full)
+
+
+def _estimate_on_pan(func: FuncLike, planes: list[np.ndarray], stack: np.ndarray, positions: np.ndarray, box: Rect,
+                     ss: tuple[int, int], gain: np.ndarray, offset: np.ndarray, noise: float,
+                     variation: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Regress each logo pixel on the background other frames saw there; spread what is learnt inward.
+
+    First pass: backgrounds from frames that saw the scene point outside the box. Scene points that stay
+    under the logo in every frame get, in later passes, the de-blended values of frames that saw them
+    under logo pixels already learnt. Pixels never learnt keep the statistics estimate.
+    """
+    w, h = box[2], box[3]
+    known = np.zeros((h, w), bool)
+    hidden = np.full((h, w), np.nan, np.float32)
+    boxes = [hidden] * len(planes)
+    residual = noise
+    for _ in range(PROPAGATION_PASSES):
+        sources = [_with_box(plane, box, values) for plane, values in zip(planes, boxes, strict=True)]
+        backgrounds = np.stack([_background_elsewhere(sources, positions, k, box, ss) for k in range(len(planes))])
+        new_gain, new_offset, slope_error, new_residual = estimate_from_backgrounds(stack, backgrounds)
+        learnt = ~known & (slope_error <= SLOPE_ERROR)
+        if not learnt.any():
+            break
+        gain, offset = np.where(learnt, new_gain, gain), np.where(learnt, new_offset, offset)
+        if not known.any():
+            residual = max(noise, new_residual)
+        known |= learnt
+        if known.all():
+            break
+        usable = known & (gain >= 1.0 - DEFAULT_MAX_ALPHA)
+        boxes = [np.where(usable, deblend(frame_box, gain, offset), np.nan).astype(np.float32) for frame_box in stack]
+    if not known.any() and variation < MIN_VARIATION:
+        raise _static_background_error(func, variation, motion=True)
+    return gain, offset, residual
 
 
 def _static_background_error(func: FuncLike, variation: float, motion: bool) -> InvalidArgumentError:
