@@ -80,7 +80,7 @@ def peers(frame: np.ndarray, alpha_full: np.ndarray, colour_full: np.ndarray) ->
     mask = ndimage.binary_dilation(alpha_full > 0)
     x, y = AT
     pad = 24  # biharmonic on a window around the logo (the whole frame gives the same, slower)
-    window = (slice(y - 20 if y >= 20 else 0, y + LOGO[1] + pad), slice(x - pad, x + LOGO[0] + pad))
+    window = (slice(max(y - pad, 0), y + LOGO[1] + pad), slice(max(x - pad, 0), x + LOGO[0] + pad))
     harmonic = frame.copy()
     harmonic[window] = inpaint_biharmonic(frame[window] / 255.0, mask[window]) * 255.0
     telea = cv2.inpaint(frame.astype(np.uint8), mask.astype(np.uint8), 3, cv2.INPAINT_TELEA).astype(np.float64)

@@ -116,6 +116,10 @@ def test_fade_measures_and_removes_a_half_strength_logo():
     strength = out.get_frame(1).props["OvrLogoStrength"]
     assert strength == pytest.approx(0.5, abs=0.08)
     assert psnr(planes(out, 1)[LOGO_ROWS, LOGO_COLS], planes(half[1], 1)[LOGO_ROWS, LOGO_COLS], 255) > 34.0
+    backwards = vo.delogo(faded, logo, fade=True)  # the cached fills must not depend on the render order
+    reversed_frames = {n: planes(backwards, n) for n in (3, 2, 1, 0)}
+    for n in range(4):
+        assert np.array_equal(planes(out, n), reversed_frames[n])
 
 
 def test_bad_input_is_refused_with_a_fix(tmp_path):

@@ -27,11 +27,15 @@ def _blend(backgrounds, at=(40, 20), strength=1.0):
     return np.round(out * 255) / 255
 
 
-def _truth_gain(shape, at=(40, 20)):
-    alpha, _ = logo_at()
-    gain = np.ones(shape)
-    gain[at[1]:at[1] + alpha.shape[0], at[0]:at[0] + alpha.shape[1]] = 1 - alpha
-    return gain
+def _truth(shape, at=(40, 20)):
+    """The true gain and offset of ``_blend``'s logo over frames of ``shape``."""
+    alpha, colour = logo_at()
+    gain = np.ones(shape, np.float32)
+    offset = np.zeros(shape, np.float32)
+    box = (slice(at[1], at[1] + alpha.shape[0]), slice(at[0], at[0] + alpha.shape[1]))
+    gain[box] = 1 - alpha
+    offset[box] = alpha * colour.mean(axis=2) / 255
+    return gain, offset
 
 
 def test_find_overlay_boxes_the_logo_and_finds_nothing_without_one():
@@ -47,7 +51,7 @@ def test_statistics_estimate_learns_alpha_from_varied_backgrounds():
     frames = _blend(_backgrounds(400))
     gain, offset, variation = ops.estimate_from_statistics(frames[:, 14:68, 34:166].astype(np.float32))
     gain, offset = ops.finish_estimate(gain, offset, 0.0, 1.0)
-    truth = _truth_gain(frames.shape[1:])[14:68, 34:166]
+    truth = _truth(frames.shape[1:])[0][14:68, 34:166]
     assert variation > ops.MIN_VARIATION
     assert np.abs(gain - truth).mean() < 0.02
 
@@ -58,7 +62,7 @@ def test_regression_on_known_backgrounds_is_exact_and_ignores_a_local_change():
     rng = np.random.default_rng(3)
     frames[rng.choice(40, 4, replace=False), 30:50, 60:90] = 0.9  # something covers part of the logo in 10 %
     gain, _, slope_error, noise = ops.estimate_from_backgrounds(frames, backgrounds)
-    truth = _truth_gain(frames.shape[1:])
+    truth = _truth(frames.shape[1:])[0]
     assert np.abs(gain - truth).mean() < 0.003
     assert np.abs(gain - truth)[30:50, 60:90].max() < 0.02
     assert np.isfinite(slope_error).all() and noise < 2 / 255
@@ -66,11 +70,7 @@ def test_regression_on_known_backgrounds_is_exact_and_ignores_a_local_change():
 
 def test_deblend_inverts_the_blend():
     backgrounds = _backgrounds(2)
-    alpha, colour = logo_at()
-    gain = np.ones(backgrounds.shape[1:], np.float32)
-    offset = np.zeros_like(gain)
-    gain[20:62, 40:160] = 1 - alpha
-    offset[20:62, 40:160] = alpha * colour.mean(axis=2) / 255
+    gain, offset = _truth(backgrounds.shape[1:])
     observed = gain * backgrounds[0] + offset
     assert np.allclose(ops.deblend(observed, gain, offset), backgrounds[0], atol=1e-5)
     half = (1 - 0.5 * (1 - gain)) * backgrounds[0] + 0.5 * offset
@@ -103,10 +103,6 @@ def test_combine_prefers_the_precise_estimate_and_keeps_the_frame_where_they_dis
 @pytest.mark.parametrize("strength", [0.0, 0.4, 1.0])
 def test_overlay_strength_measures_a_fade(strength):
     backgrounds = _backgrounds(1)
-    alpha, colour = logo_at()
-    gain = np.ones(backgrounds.shape[1:], np.float32)
-    offset = np.zeros_like(gain)
-    gain[20:62, 40:160] = 1 - alpha
-    offset[20:62, 40:160] = alpha * colour.mean(axis=2) / 255
+    gain, offset = _truth(backgrounds.shape[1:])
     frame = _blend(backgrounds, strength=strength)[0].astype(np.float32)
     assert ops.overlay_strength(frame, gain, offset) == pytest.approx(strength, abs=0.05)

@@ -15,6 +15,7 @@ __all__ = [
     "peak_value",
     "plane_to_float",
     "plane_view",
+    "store_float",
     "write_float_plane",
 ]
 
@@ -54,13 +55,16 @@ def luma_of(frame: vs.VideoFrame) -> np.ndarray:
 
 
 def write_float_plane(values: np.ndarray, frame: vs.VideoFrame, plane: int) -> None:
-    """Write float values into a writable frame's plane: round half up, clamp to the container's range.
+    """Write float values into a writable frame's plane (see ``store_float``)."""
+    store_float(values, plane_view(frame, plane), frame.format)
+
+
+def store_float(values: np.ndarray, out: np.ndarray, fmt: vs.VideoFormat) -> None:
+    """Store float code values in ``out`` (a plane or part of one): round half up, clamp to the container.
 
     Integer formats clamp to [0, 2**bits - 1] (limited-range content is not clipped to its nominal
     range); float formats are stored as they are (float16 rounds to nearest).
     """
-    out = plane_view(frame, plane)
-    fmt = frame.format
     if fmt.sample_type == vs.FLOAT:
         np.copyto(out, values, casting="unsafe")
         return

@@ -5,9 +5,7 @@ from __future__ import annotations
 import functools
 import math
 import os
-import threading
 import warnings
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +17,7 @@ from .._png import read_png, write_png
 from .._progress import progress_callback
 from .._vs.depth import is_full_range, unit_transform
 from .._vs.formats import check_clip, plane_subsampling
-from .._vs.frames import luma_of, new_frame, plane_view
+from .._vs.frames import luma_of, new_frame, plane_view, store_float
 from .._vs.windows import map_window
 from ..errors import (
     ArgumentTypeError,
@@ -52,6 +50,7 @@ DEFAULT_MAX_FRAMES = 512
 MOTION_MAX_FRAMES = 96  # frames kept whole in memory to find each one's background elsewhere in the pan
 DETECTION_FRAMES = 64
 MAX_OVERLAY_SHARE = 0.2  # more of the frame than this looks screen-fixed: the picture itself does not change
+MAX_BOX_SHARE = 0.5  # a "logo" covering more of the frame than this is the static picture itself
 DEFAULT_MAX_ALPHA = 0.85
 MAX_TR = 32
 FILL_DATA_WEIGHT = 0.5  # pull of a noisy de-blend (alpha above max_alpha) on the smooth fill, at max_alpha
@@ -70,8 +69,8 @@ class Logo:
     ``box`` is ``(x, y, width, height)`` in luma pixels (a multiple of the chroma subsampling).
     ``gain[p]`` and ``offset[p]`` are float32 arrays over the box at plane ``p``'s resolution; colours
     are in units (luma and RGB 0..1, YUV chroma -0.5..0.5), so a logo applies to any bit depth of its
-    colour family. ``noise[p]`` is the noise level the estimate saw (units). ``matrix`` and ``full_range``
-    say how YUV relates to RGB (used when saving or loading an RGBA PNG).
+    colour family. ``noise[p]`` is the noise level the estimate saw (units). ``matrix`` says how YUV
+    relates to RGB (used when saving as an RGBA PNG).
     """
 
     box: Rect
@@ -82,7 +81,6 @@ class Logo:
     subsampling: tuple[int, int]
     frame_size: tuple[int, int]
     matrix: int = 1
-    full_range: bool = False
 
     @property
     def alpha(self) -> np.ndarray:
@@ -149,7 +147,7 @@ def _box_mean(values: np.ndarray, ss_w: int, ss_h: int) -> np.ndarray:
     return values.reshape(h, 1 << ss_h, w, 1 << ss_w).mean(axis=(1, 3))
 
 
-def logo_from_rgba(func: FuncLike, rgba: np.ndarray, clip: vs.VideoNode, source: str) -> Logo:
+def logo_from_rgba(func: FuncLike, rgba: np.ndarray, clip: vs.VideoNode, matrix: int, source: str) -> Logo:
     """A Logo for ``clip``'s format from a frame-sized RGBA image in 0..1 (``source`` names it in errors)."""
     height, width = rgba.shape[:2]
     if (width, height) != (clip.width, clip.height):
@@ -160,14 +158,13 @@ def logo_from_rgba(func: FuncLike, rgba: np.ndarray, clip: vs.VideoNode, source:
         raise InvalidArgumentError(func, f"logo {source} is fully transparent: no alpha > 0 anywhere; save it with "
                                          "its alpha channel (RGBA)")
     fmt = clip.format
-    ss_w, ss_h = (fmt.subsampling_w, fmt.subsampling_h) if fmt.color_family == vs.YUV else (0, 0)
+    ss_w, ss_h = fmt.subsampling_w, fmt.subsampling_h
     ys, xs = np.nonzero(alpha > 0)
     box = _aligned_box(int(xs.min()) - 3, int(ys.min()) - 3, int(xs.max()) + 4, int(ys.max()) + 4,
                        width, height, ss_w, ss_h)
     x, y, w, h = box
     a = alpha[y:y + h, x:x + w]
     rgb = rgba[y:y + h, x:x + w, :3]
-    matrix, full = _colour_props(clip)
     if fmt.color_family == vs.RGB:
         colours = [rgb[..., i] for i in range(3)]
     elif fmt.color_family == vs.GRAY:
@@ -184,7 +181,7 @@ def logo_from_rgba(func: FuncLike, rgba: np.ndarray, clip: vs.VideoNode, source:
         gains.append((1.0 - plane_alpha).astype(np.float32))
         offsets.append(premultiplied.astype(np.float32))
     return Logo(box, gains, offsets, [0.5 / 255] * len(colours), fmt.color_family, (ss_w, ss_h),
-                (width, height), matrix, full)
+                (width, height), matrix)
 
 
 def _colour_props(clip: vs.VideoNode) -> tuple[int, bool]:
@@ -218,18 +215,27 @@ def _check_region(func: FuncLike, region: object, clip: vs.VideoNode) -> Rect | 
     return x, y, w, h
 
 
+def _check_motion(func: FuncLike, motion: object) -> str | None:
+    if motion not in (None, "global"):
+        raise InvalidArgumentError(func, f"motion must be None (frames compared in place) or 'global' (the clip is "
+                                         f"one camera pan), got {motion!r}")
+    return motion  # type: ignore[return-value]
+
+
 def _sample_indices(num_frames: int, count: int) -> list[int]:
     if num_frames <= count:
         return list(range(num_frames))
     return sorted({round(i * (num_frames - 1) / (count - 1)) for i in range(count)})
 
 
-def _units(frame: vs.VideoFrame, plane: int, box: Rect, full: bool) -> np.ndarray:
-    """Plane ``plane`` of ``frame`` over ``box`` (plane pixels), as float32 units."""
-    x, y, w, h = box
+def _units(frame: vs.VideoFrame, plane: int, full: bool, box: Rect | None = None) -> np.ndarray:
+    """Plane ``plane`` of ``frame`` (over ``box``, in plane pixels, when given) as float32 units."""
     offset, scale = unit_transform(frame.format, plane, full)
-    values = plane_view(frame, plane)[y:y + h, x:x + w].astype(np.float32)
-    return (values - np.float32(offset)) * np.float32(1.0 / scale)
+    values = plane_view(frame, plane)
+    if box is not None:
+        x, y, w, h = box
+        values = values[y:y + h, x:x + w]
+    return (values.astype(np.float32) - np.float32(offset)) * np.float32(1.0 / scale)
 
 
 def _plane_box(box: Rect, fmt: vs.VideoFormat, plane: int) -> Rect:
@@ -349,7 +355,7 @@ def estimate_logo(clip: vs.VideoNode, region: Rect | None = None, *, motion: str
     func = estimate_logo
     clip = check_clip(clip, func)
     settings = _check_estimate_args(func, clip, region, motion, max_frames, pan)
-    return _estimate(func, clip, settings, progress)
+    return _estimate(func, clip, settings, _colour_props(clip), progress)
 
 
 @dataclass(frozen=True)
@@ -367,9 +373,7 @@ def _check_estimate_args(func: FuncLike, clip: vs.VideoNode, region: object, mot
                                       f"pictures behind it, got {clip.num_frames}; pass a longer clip (the whole "
                                       "episode is best) or a saved logo")
     checked_region = _check_region(func, region, clip)
-    if motion not in (None, "global"):
-        raise InvalidArgumentError(func, f"motion must be None (frames compared in place) or 'global' (the clip is "
-                                         f"one camera pan), got {motion!r}")
+    motion = _check_motion(func, motion)
     max_frames = InvalidArgumentError.check_int(func, "max_frames", max_frames, MIN_FRAMES, 100000)
     if pan is not None and not isinstance(pan, Pan):
         raise ArgumentTypeError(func, f"pan must be None or a vo.estimate_pan result, got {type(pan).__name__}")
@@ -379,10 +383,11 @@ def _check_estimate_args(func: FuncLike, clip: vs.VideoNode, region: object, mot
     return _EstimateSettings(checked_region, motion, max_frames, pan)
 
 
-def _estimate(func: FuncLike, clip: vs.VideoNode, settings: _EstimateSettings, progress: bool | None) -> Logo:
+def _estimate(func: FuncLike, clip: vs.VideoNode, settings: _EstimateSettings, colour: tuple[int, bool],
+              progress: bool | None) -> Logo:
     fmt = clip.format
-    ss = (fmt.subsampling_w, fmt.subsampling_h) if fmt.color_family == vs.YUV else (0, 0)
-    matrix, full = _colour_props(clip)
+    ss = (fmt.subsampling_w, fmt.subsampling_h)
+    matrix, full = colour
     box = _locate(func, clip, settings.region, ss)
     motion = settings.motion == "global"
     indices = _sample_indices(clip.num_frames, min(settings.max_frames, MOTION_MAX_FRAMES if motion else
@@ -396,12 +401,11 @@ def _estimate(func: FuncLike, clip: vs.VideoNode, settings: _EstimateSettings, p
         with clip.get_frame(n) as frame:
             for p in range(num_planes):
                 if motion:
-                    whole[p].append(_units(frame, p, (0, 0, frame.width >> plane_subsampling(fmt, p)[0],
-                                                      frame.height >> plane_subsampling(fmt, p)[1]), full))
+                    whole[p].append(_units(frame, p, full))
                     x, y, w, h = plane_boxes[p]
                     stacks[p].append(whole[p][-1][y:y + h, x:x + w])
                 else:
-                    stacks[p].append(_units(frame, p, plane_boxes[p], full))
+                    stacks[p].append(_units(frame, p, full, plane_boxes[p]))
         if bar:
             bar(count + 1, len(indices))
     positions = None
@@ -412,8 +416,8 @@ def _estimate(func: FuncLike, clip: vs.VideoNode, settings: _EstimateSettings, p
             pan = compute_pan(func, clip, align_settings)
         positions = np.stack([pan.x[indices], pan.y[indices]], axis=1)
     gains, offsets, noises = [], [], []
-    for p in range(num_planes):
-        stack = np.stack(stacks[p])
+    stacked = [np.stack(s) for s in stacks]
+    for p, stack in enumerate(stacked):
         gain, offset, variation = estimate_from_statistics(stack)
         noise = _noise_level(stack, fmt, p, full)
         if motion:
@@ -427,14 +431,14 @@ def _estimate(func: FuncLike, clip: vs.VideoNode, settings: _EstimateSettings, p
         noises.append(noise)
     if fmt.color_family == vs.RGB:  # one physical alpha: average the planes' estimates, then refit colour
         shared = np.mean(gains, axis=0)
-        stacks_mean = [np.stack(s).mean(axis=0) for s in stacks]
-        offsets = [o + (g - shared) * (m - o) / np.maximum(g, 1e-6) for g, o, m in zip(gains, offsets, stacks_mean,
+        means = [s.mean(axis=0) for s in stacked]
+        offsets = [o + (g - shared) * (m - o) / np.maximum(g, 1e-6) for g, o, m in zip(gains, offsets, means,
                                                                                        strict=True)]
         gains = [shared] * 3
     finished = [finish_estimate(g, o, *_unit_bounds(fmt, p)) for p, (g, o) in enumerate(zip(gains, offsets,
                                                                                             strict=True))]
     return Logo(box, [f[0] for f in finished], [f[1] for f in finished], noises, fmt.color_family, ss,
-                (clip.width, clip.height), matrix, full)
+                (clip.width, clip.height), matrix)
 
 
 def _estimate_on_pan(func: FuncLike, planes: list[np.ndarray], stack: np.ndarray, positions: np.ndarray, box: Rect,
@@ -499,31 +503,11 @@ def _locate(func: FuncLike, clip: vs.VideoNode, region: Rect | None, ss: tuple[i
                                          "the picture changes; pass region=(x, y, width, height) around the logo, or "
                                          "frames from more varied shots")
     box_share = found.width * found.height / (width * height)
-    if found.edge_share > MAX_OVERLAY_SHARE or box_share > 0.5:
+    if found.edge_share > MAX_OVERLAY_SHARE or box_share > MAX_BOX_SHARE:
         raise InvalidArgumentError(func, f"{found.edge_share:.0%} of the frame's edges stay put over {len(indices)} "
                                          "frames: the picture itself does not change (one static shot?), so the logo "
                                          "cannot be told from it; pass frames from many shots, or region=")
     return _aligned_box(found.x, found.y, found.x + found.width, found.y + found.height, width, height, *ss)
-
-
-class _FillCache:
-    """SmoothFill solvers by (plane, fill mask, strength): the factorisation is the costly part."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._items: OrderedDict[tuple, SmoothFill] = OrderedDict()
-
-    def get(self, key: tuple, build: functools.partial) -> SmoothFill:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        solver = build()
-        with self._lock:
-            self._items[key] = solver
-            while len(self._items) > FILL_CACHE:
-                self._items.popitem(last=False)
-        return solver
 
 
 def _fill_weight(gain: np.ndarray, max_alpha: float) -> np.ndarray:
@@ -574,21 +558,25 @@ def delogo(clip: vs.VideoNode, logo: Logo | str | os.PathLike[str] | None = None
     """
     func = delogo
     clip = check_clip(clip, func)
-    if motion not in (None, "global"):
-        raise InvalidArgumentError(func, f"motion must be None or 'global' (the clip is one camera pan), "
-                                         f"got {motion!r}")
+    motion = _check_motion(func, motion)
     tr = InvalidArgumentError.check_int(func, "tr", tr, 1, MAX_TR)
     ArgumentTypeError.check(func, "max_alpha", max_alpha, (int, float))
     if not 0.5 <= float(max_alpha) <= 0.99:
         raise InvalidArgumentError(func, f"max_alpha must be in [0.5, 0.99], got {max_alpha}")
     ArgumentTypeError.check(func, "fade", fade, bool)
-    logo = _resolve_logo(func, clip, logo, motion, region, max_frames)
+    colour = _colour_props(clip)
+    logo = _resolve_logo(func, clip, logo, motion, region, max_frames, colour)
     fmt = clip.format
-    full = _colour_props(clip)[1]
+    full = colour[1]
     planes = range(fmt.num_planes)
     plane_boxes = [_plane_box(logo.box, fmt, p) for p in planes]
     transforms = [unit_transform(fmt, p, full) for p in planes]
-    fills = _FillCache()
+
+    @functools.lru_cache(maxsize=FILL_CACHE)
+    def fill_solver(p: int, fill_bytes: bytes, strength: float) -> SmoothFill:
+        """The factorised fill of plane ``p`` for one mask and (rounded) strength: the costly part, kept."""
+        fill = np.frombuffer(fill_bytes, dtype=bool).reshape(logo.gain[p].shape)
+        return SmoothFill(fill, _fill_weight(1.0 - strength * (1.0 - logo.gain[p]), max_alpha))
     lazy = LazyPan(func, clip, check_align_args(func, clip, mask=logo.box)) if motion == "global" else None
     window = min(tr, max((clip.num_frames - 1) // 2, 0)) if lazy is not None else 0
 
@@ -608,15 +596,15 @@ def delogo(clip: vs.VideoNode, logo: Logo | str | os.PathLike[str] | None = None
         fill = ~np.isfinite(estimate)
         if not fill.any():
             return estimate, 0.0
-        key = (p, fill.tobytes(), round(strength, 2))
-        solver = fills.get(key, functools.partial(SmoothFill, fill, _fill_weight(scaled_gain, max_alpha)))
+        # The strength is rounded so that the cached solver does not depend on which frame built it.
+        solver = fill_solver(p, fill.tobytes(), round(strength, 2))
         data = np.where(scaled_gain > 1e-3, own, 0.0)
         return solver(np.where(fill, 0.0, estimate), data).astype(np.float32), float(fill.mean())
 
     def render(n: int, indices: Sequence[int], frames: Sequence[vs.VideoFrame]) -> vs.VideoFrame:
         centre = frames[len(frames) // 2]
         out = new_frame(centre, tuple(planes))
-        observed = [_units(centre, p, plane_boxes[p], full) for p in planes]
+        observed = [_units(centre, p, full, plane_boxes[p]) for p in planes]
         strength = overlay_strength(observed[0], logo.gain[0], logo.offset[0]) if fade else 1.0
         neighbours = [(i, f) for i, f in zip(indices, frames, strict=True) if i != n]
         filled = 0.0
@@ -625,22 +613,11 @@ def delogo(clip: vs.VideoNode, logo: Logo | str | os.PathLike[str] | None = None
             filled = max(filled, share)
             offset_code, scale = transforms[p]
             x, y, w, h = plane_boxes[p]
-            target = plane_view(out, p)[y:y + h, x:x + w]
-            _write_units(values, target, offset_code, scale, fmt)
+            store_float(values * np.float32(scale) + np.float32(offset_code), plane_view(out, p)[y:y + h, x:x + w], fmt)
         out.props.update(OvrLogoStrength=float(strength), OvrLogoFilled=filled)
         return out
 
     return map_window(clip, window, render)
-
-
-def _write_units(values: np.ndarray, target: np.ndarray, offset: float, scale: float, fmt: vs.VideoFormat) -> None:
-    code = values * np.float32(scale) + np.float32(offset)
-    if fmt.sample_type == vs.FLOAT:
-        np.copyto(target, code, casting="unsafe")
-        return
-    rounded = np.floor(code + np.float32(0.5))
-    np.clip(rounded, 0, (1 << fmt.bits_per_sample) - 1, out=rounded)
-    np.copyto(target, rounded, casting="unsafe")
 
 
 def _from_neighbours(pan: Pan, n: int, p: int, neighbours: Sequence[tuple[int, vs.VideoFrame]], logo: Logo,
@@ -650,34 +627,45 @@ def _from_neighbours(pan: Pan, n: int, p: int, neighbours: Sequence[tuple[int, v
     Each neighbour is de-blended first (its own logo sits elsewhere on the scene), then resampled onto
     frame ``n``'s box; a sample counts with the variance ``noise² / gain²`` of the logo pixel it came from
     (1 outside the logo). Samples far from the median (a mouth that moved) are dropped, the rest are
-    averaged with inverse-variance weights.
+    averaged with inverse-variance weights. Only the part of each neighbour the samples read is converted.
     """
-    fmt = neighbours[0][1].format
-    ss = plane_subsampling(fmt, p)
-    offset, scale = unit_transform(fmt, p, full)
+    ss = plane_subsampling(neighbours[0][1].format, p)
     x, y, w, h = box
     gain, noise = logo.gain[p], logo.noise[p]
     trusted = gain >= 1.0 - max_alpha
-    height, width = plane_view(neighbours[0][1], p).shape
-    gain_plane = np.ones((height, width), np.float32)
-    gain_plane[y:y + h, x:x + w] = np.where(trusted, gain, np.nan)
     values, weights = [], []
     for i, frame in neighbours:
-        plane = (plane_view(frame, p).astype(np.float32) - np.float32(offset)) * np.float32(1.0 / scale)
-        plane[y:y + h, x:x + w] = np.where(trusted, deblend(plane[y:y + h, x:x + w], gain, logo.offset[p]), np.nan)
         shift_x = float(pan.x[n] - pan.x[i]) / (1 << ss[0])
         shift_y = float(pan.y[n] - pan.y[i]) / (1 << ss[1])
-        sample = _shifted_box(plane, shift_x, shift_y, box)
-        if sample is None:
+        height, width = plane_view(frame, p).shape
+        window = _tap_window(box, shift_x, shift_y, width, height)
+        if window is None:
             continue
-        reach = _shifted_box(gain_plane, shift_x, shift_y, box)
-        weight = np.where(np.isfinite(sample) & np.isfinite(reach), np.clip(reach, 1.0 - max_alpha, 1.0) ** 2, 0.0)
+        wx, wy, ww, wh = window
+        plane = _units(frame, p, full, window)
+        reach = np.ones_like(plane)  # the gain each sample sees: 1 off the logo, NaN where it is not de-blended
+        # The neighbour's own logo box, in window coordinates (clipped to the window).
+        lx0, ly0 = max(x - wx, 0), max(y - wy, 0)
+        lx1, ly1 = min(x + w - wx, ww), min(y + h - wy, wh)
+        if lx0 < lx1 and ly0 < ly1:
+            part = (slice(ly0 + wy - y, ly1 + wy - y), slice(lx0 + wx - x, lx1 + wx - x))
+            plane[ly0:ly1, lx0:lx1] = np.where(trusted[part], deblend(plane[ly0:ly1, lx0:lx1], gain[part],
+                                                                      logo.offset[p][part]), np.nan)
+            reach[ly0:ly1, lx0:lx1] = np.where(trusted[part], gain[part], np.nan)
+        local = (x - wx, y - wy, w, h)
+        sample = _shifted_box(plane, shift_x, shift_y, local)
+        gains_seen = _shifted_box(reach, shift_x, shift_y, local)
+        if sample is None or gains_seen is None:
+            continue
+        weight = np.where(np.isfinite(sample) & np.isfinite(gains_seen),
+                          np.clip(gains_seen, 1.0 - max_alpha, 1.0) ** 2, 0.0)
         values.append(np.where(weight > 0, sample, np.nan))
         weights.append(weight)
     if not values:
         return np.full((h, w), np.nan, np.float32), np.full((h, w), np.inf)
     samples, weight = np.stack(values), np.stack(weights)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels: no neighbour saw them
         centre = np.nanmedian(samples, axis=0)
         spread = noise / np.sqrt(np.maximum(weight, 1e-12))
         weight = np.where(np.abs(samples - centre[None]) <= 4.0 * spread + 2.0 * noise, weight, 0.0)
@@ -687,11 +675,21 @@ def _from_neighbours(pan: Pan, n: int, p: int, neighbours: Sequence[tuple[int, v
     return np.where(total > 0, mean, np.nan).astype(np.float32), variance
 
 
+def _tap_window(box: Rect, shift_x: float, shift_y: float, width: int, height: int) -> Rect | None:
+    """The part of a ``width x height`` plane that sampling ``box`` + shift with the motion kernel reads."""
+    x, y, w, h = box
+    radius = KERNELS[MOTION_KERNEL]
+    x0, y0 = max(math.floor(x + shift_x) - radius + 1, 0), max(math.floor(y + shift_y) - radius + 1, 0)
+    x1 = min(math.floor(x + w - 1 + shift_x) + radius + 1, width)
+    y1 = min(math.floor(y + h - 1 + shift_y) + radius + 1, height)
+    return (x0, y0, x1 - x0, y1 - y0) if x0 < x1 and y0 < y1 else None
+
+
 def _resolve_logo(func: FuncLike, clip: vs.VideoNode, logo: object, motion: str | None, region: object,
-                  max_frames: object) -> Logo:
+                  max_frames: object, colour: tuple[int, bool]) -> Logo:
     if logo is None:
         settings = _check_estimate_args(func, clip, region, motion, max_frames, None)
-        return _estimate(func, clip, settings, None)
+        return _estimate(func, clip, settings, colour, None)
     if isinstance(logo, (str, os.PathLike)):
         path = Path(logo)
         try:
@@ -705,12 +703,12 @@ def _resolve_logo(func: FuncLike, clip: vs.VideoNode, logo: object, motion: str 
         peak = 65535.0 if image.dtype == np.uint16 else 255.0
         values = image.astype(np.float64) / peak
         rgba = values if values.shape[2] == 4 else np.concatenate([values[..., :1]] * 3 + [values[..., 1:]], axis=2)
-        return logo_from_rgba(func, rgba, clip, repr(str(path)))
+        return logo_from_rgba(func, rgba, clip, colour[0], repr(str(path)))
     if not isinstance(logo, Logo):
         raise ArgumentTypeError(func, f"logo must be a Logo (vo.estimate_logo), a PNG path or None, got "
                                       f"{type(logo).__name__}")
     fmt = clip.format
-    ss = (fmt.subsampling_w, fmt.subsampling_h) if fmt.color_family == vs.YUV else (0, 0)
+    ss = (fmt.subsampling_w, fmt.subsampling_h)
     if (logo.color_family, logo.subsampling, logo.frame_size) != (fmt.color_family, ss, (clip.width, clip.height)):
         raise UnsupportedFormatError(func, f"the logo was estimated on {logo.frame_size[0]}x{logo.frame_size[1]} "
                                            f"{vs.ColorFamily(logo.color_family).name} subsampling {logo.subsampling}, "

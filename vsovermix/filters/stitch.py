@@ -15,7 +15,7 @@ from .._vs.formats import check_clip, plane_subsampling
 from .._vs.frames import peak_value, plane_to_float, write_float_plane
 from ..backend import array_module
 from ..errors import InvalidArgumentError, UnsupportedFormatError
-from ..ops.resample import KERNELS
+from ..ops.resample import KERNELS, to_numpy
 from ..ops.stitch import RENDERS, StreamingRender, median_render, plan_canvas
 from ..ops.superres import SrSettings, superres_canvas
 from .align import DEFAULT_BORDER, DEFAULT_NEIGHBOURS, MaskLike, Pan, check_align_args, compute_pan
@@ -150,8 +150,7 @@ def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = Non
                     bar(i + 1, clip.num_frames)
             for acc in accumulators:
                 values, cover = acc.result()
-                results.append((np.asarray(values.get() if xp is not np else values),
-                                np.asarray(cover.get() if xp is not np else cover)))
+                results.append((to_numpy(values), to_numpy(cover)))
         if render == "sr":  # the average is where the solve starts; bands re-read one plane at a time
             peak = np.float32(peak_value(fmt))
             for p in all_planes:

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from .parallel import WORKERS, parallel_map, submit
-from .resample import box_reduce, ndimage_of, sample_bounds, sample_shifted, xp_of
+from .resample import box_reduce, ndimage_of, sample_bounds, sample_shifted, to_numpy, xp_of
 
 __all__ = [
     "PairEstimate",
@@ -306,7 +306,7 @@ def _phase_candidates(a: Any, b: Any, weight: Any, count: int = 3) -> list[np.nd
         return []
     cross /= magnitude + np.float32(1e-6 * largest)
     corr = xp.fft.irfft2(cross, s=(h, w))
-    corr = np.asarray(corr.get() if xp is not np else corr)
+    corr = to_numpy(corr)
     peaks = ndimage_of(np).maximum_filter(corr, size=5, mode="wrap") == corr
     order = np.argsort(corr[peaks])[::-1][:count]
     ys, xs = np.nonzero(peaks)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .resample import ndimage_of, xp_of
+from .resample import to_numpy, xp_of
 
 __all__ = [
     "OverlayBox",
@@ -27,8 +27,10 @@ __all__ = [
     "estimate_from_backgrounds",
     "estimate_from_statistics",
     "find_overlay",
+    "finish_estimate",
     "harmonic_fill",
     "overlay_strength",
+    "ring_mask",
 ]
 
 # Detection: a pixel is an overlay edge when the median of its gradient over the frames is this many
@@ -54,7 +56,6 @@ class OverlayBox:
     y: int
     width: int
     height: int
-    edges: np.ndarray  # bool, frame-sized: the persistent edges that were found (all clusters)
     edge_share: float  # share of the frame's pixels that look screen-fixed
 
 
@@ -76,28 +77,23 @@ def _persistence(xp: Any, grad: Any) -> tuple[Any, Any]:
     return median, xp.abs(median) / standard_error
 
 
-def find_overlay(lumas: Any, within: tuple[int, int, int, int] | None = None) -> OverlayBox | None:
+def find_overlay(lumas: Any) -> OverlayBox | None:
     """Find the strongest screen-fixed overlay in an (n, h, w) stack of luma planes in [0, 1].
 
     Edges that stay put while the picture changes have a temporal median gradient far from zero
     (the gradient-median idea of Dekel et al., CVPR 2017). The edges are grouped into clusters at
     ``CLUSTER_GAP``; the cluster with the most edge pixels wins and its bounding box, grown by
-    ``BOX_MARGIN``, is returned. ``within`` restricts the search to a rectangle. None when no edge is found.
+    ``BOX_MARGIN``, is returned. None when no edge is found.
     """
     xp = xp_of(lumas)
     gx, gy = _gradients(xp, lumas)
     median_x, z_x = _persistence(xp, gx)
     median_y, z_y = _persistence(xp, gy)
     edges = ((z_x > EDGE_Z) & (xp.abs(median_x) > MIN_EDGE)) | ((z_y > EDGE_Z) & (xp.abs(median_y) > MIN_EDGE))
-    edges = np.asarray(edges.get() if xp is not np else edges)
+    edges = to_numpy(edges)
     edges[[0, -1], :] = False
     edges[:, [0, -1]] = False
     height, width = edges.shape
-    if within is not None:
-        x, y, w, h = within
-        keep = np.zeros_like(edges)
-        keep[y:y + h, x:x + w] = True
-        edges &= keep
     share = float(edges.mean())
     if not edges.any():
         return None
@@ -110,7 +106,7 @@ def find_overlay(lumas: Any, within: tuple[int, int, int, int] | None = None) ->
     ys, xs = np.nonzero(edges & (labels == best))
     x0, y0 = max(int(xs.min()) - BOX_MARGIN, 0), max(int(ys.min()) - BOX_MARGIN, 0)
     x1, y1 = min(int(xs.max()) + BOX_MARGIN + 1, width), min(int(ys.max()) + BOX_MARGIN + 1, height)
-    return OverlayBox(x0, y0, x1 - x0, y1 - y0, edges, share)
+    return OverlayBox(x0, y0, x1 - x0, y1 - y0, share)
 
 
 def _laplacian(height: int, width: int) -> Any:
@@ -162,7 +158,7 @@ def estimate_from_statistics(stack: Any, ring: int = RING) -> tuple[np.ndarray, 
     xp = xp_of(stack)
     mean = xp.mean(stack, axis=0, dtype=xp.float64)
     sigma = xp.std(stack, axis=0, dtype=xp.float64)
-    mean, sigma = (np.asarray(v.get() if xp is not np else v) for v in (mean, sigma))
+    mean, sigma = to_numpy(mean), to_numpy(sigma)
     known = ring_mask(*mean.shape, ring)
     variation = float(np.median(sigma[known]))
     sigma = np.maximum(sigma, 1e-6)
@@ -208,11 +204,9 @@ def estimate_from_backgrounds(observed: Any, background: Any, iterations: int = 
         scale = max(float(xp.median(pixel_scale)), 0.25 / 255)
         u = residual / (4.685 * xp.maximum(pixel_scale, scale)[None])
         weight = xp.where(valid & (xp.abs(u) < 1), (1 - u * u) ** 2, 0.0)
-    total = weight.sum(axis=0)
-    used = xp.where(weight > 0, 1.0, 0.0).sum(axis=0)
+    used = (weight > 0).sum(axis=0)
     slope_error = xp.where((used >= 3) & (spread > 0), scale / xp.sqrt(xp.maximum(spread, 1e-30)), xp.inf)
-    host = [np.asarray(v.get() if xp is not np else v) for v in (gain, offset, slope_error)]
-    return host[0], host[1], host[2], float(scale)
+    return to_numpy(gain), to_numpy(offset), to_numpy(slope_error), scale
 
 
 def finish_estimate(gain: np.ndarray, offset: np.ndarray, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
@@ -307,12 +301,12 @@ def overlay_strength(observed: Any, gain: Any, offset: Any, iterations: int = 3)
         background = deblend(observed, gain, offset, strength)
         background = xp.where(xp.isfinite(background), background, observed)
         num = den = 0.0
-        for axis in (0, 1):
-            d_obs = xp.diff(observed, axis=axis)
-            d_alpha = xp.diff(alpha, axis=axis)
-            d_offset = xp.diff(offset, axis=axis)
-            mid = 0.5 * (xp.take(background, xp.arange(background.shape[axis] - 1), axis=axis)
-                         + xp.take(background, xp.arange(1, background.shape[axis]), axis=axis))
+        for first, second in (((slice(None, -1),), (slice(1, None),)),  # vertical neighbours
+                              ((slice(None), slice(None, -1)), (slice(None), slice(1, None)))):  # horizontal
+            d_obs = observed[second] - observed[first]
+            d_alpha = alpha[second] - alpha[first]
+            d_offset = offset[second] - offset[first]
+            mid = 0.5 * (background[first] + background[second])
             # frame step = s * (offset step - background * alpha step) + (1 - s alpha) * background step
             model = d_offset - mid * d_alpha
             weight = xp.abs(d_alpha) > 0.02
@@ -323,8 +317,3 @@ def overlay_strength(observed: Any, gain: Any, offset: Any, iterations: int = 3)
         strength = min(max(num / den, 0.0), 1.0)
     return strength
 
-
-def blur_mask(mask: Any, radius: int) -> Any:
-    """A bool mask grown by ``radius`` pixels (square)."""
-    xp = xp_of(mask)
-    return ndimage_of(xp).maximum_filter(mask.astype(xp.uint8), size=2 * radius + 1) > 0

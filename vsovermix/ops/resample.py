@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["KERNELS", "box_reduce", "kernel_taps", "ndimage_of", "sample_bounds", "sample_shifted", "xp_of"]
+__all__ = ["KERNELS", "box_reduce", "kernel_taps", "ndimage_of", "sample_bounds", "sample_shifted", "to_numpy",
+           "xp_of"]
 
 # name -> support radius in pixels (taps = 2 * radius)
 KERNELS = {"cubic": 2, "lanczos3": 3, "lanczos4": 4}
@@ -26,6 +27,11 @@ def xp_of(array: Any) -> Any:
     import cupy
 
     return cupy.get_array_module(array)
+
+
+def to_numpy(array: Any) -> np.ndarray:
+    """A NumPy array of ``array``'s values (copied to the host when it is a CuPy array)."""
+    return array if isinstance(array, np.ndarray) else np.asarray(array.get())
 
 
 def ndimage_of(xp: Any) -> Any:
