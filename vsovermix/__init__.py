@@ -24,6 +24,7 @@ from .errors import (
     VsOvermixError,
 )
 from .filters.align import Pan, align, estimate_pan
+from .filters.dejpeg import JpegTables, dejpeg, jpeg_tables
 from .filters.detelecine import detelecine
 from .filters.logo import Logo, delogo, estimate_logo
 from .filters.steam import steam
@@ -40,6 +41,7 @@ __all__ = [
     "ClipTooShortError",
     "GpuOutOfMemoryError",
     "InvalidArgumentError",
+    "JpegTables",
     "Logo",
     "MissingPluginError",
     "MissingProgramError",
@@ -49,10 +51,12 @@ __all__ = [
     "VsOvermixError",
     "__version__",
     "align",
+    "dejpeg",
     "delogo",
     "detelecine",
     "estimate_logo",
     "estimate_pan",
+    "jpeg_tables",
     "steam",
     "stitch",
     "superres",

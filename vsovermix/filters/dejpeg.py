@@ -1,0 +1,457 @@
+"""``vo.dejpeg`` and ``vo.jpeg_tables``: the image behind JPEG blocks, from every shifted frame that saw it."""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import vapoursynth as vs
+
+from .._vs.depth import is_full_range, unit_transform
+from .._vs.formats import check_clip, plane_subsampling
+from .._vs.frames import new_frame, plane_to_float, write_float_plane
+from .._vs.windows import map_window
+from ..errors import ArgumentTypeError, FuncLike, InvalidArgumentError, UnsupportedFormatError, func_name
+from ..ops.jpeg import (
+    BLOCK,
+    CodedView,
+    DejpegSettings,
+    coded_from_upsampled,
+    coded_view,
+    dejpeg_estimate,
+    estimate_quality,
+    ijg_table,
+    lattice_fit,
+)
+from ..ops.superres import shift
+from .align import LazyPan, Pan, check_align_args
+
+__all__ = ["JpegTables", "dejpeg", "jpeg_tables"]
+
+MAX_TR = 16
+# lattice_fit (nats per coefficient) below which frames are refused as not made with the tables, and
+# below which an estimated table comes with a warning.
+MIN_FIT = 0.5
+WARN_FIT = 1.5
+PROP_QUANT = "OvrJpegQuant"
+PROP_SUBSAMPLING = "OvrJpegSubsampling"
+PROP_SIZE = "OvrJpegSize"
+UPSAMPLING_MODELS = ("box", "fancy")
+
+# JFIF: full-range BT.601 YCbCr.
+_RGB_TO_YCC = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]],
+                       dtype=np.float32)
+_YCC_TO_RGB = np.linalg.inv(_RGB_TO_YCC.astype(np.float64)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class JpegTables:
+    """The quantisation tables of a JPEG (or a guess at them), and its chroma subsampling.
+
+    ``tables`` holds one 8x8 table (natural order, rows = vertical frequency) per component: Y, or Y, Cb,
+    Cr. ``subsampling`` is the chroma's ``(log2 w, log2 h)`` reduction (``(1, 1)`` for 4:2:0).
+    ``size`` is the image's ``(width, height)`` when known. ``quality`` and ``confidence`` are set when
+    the tables were estimated from decoded frames (libjpeg quality; ``lattice_fit`` in nats per
+    coefficient, about 2-3 for a sure match, below 1.5 doubtful)."""
+
+    tables: tuple[np.ndarray, ...]
+    subsampling: tuple[int, int] = (1, 1)
+    size: tuple[int, int] | None = None
+    quality: int | None = None
+    confidence: float | None = None
+
+    def props(self) -> dict[str, Any]:
+        """Frame props that carry these tables (``OvrJpegQuant``, ``OvrJpegSubsampling``, ``OvrJpegSize``)."""
+        out: dict[str, Any] = {PROP_QUANT: [int(v) for t in self.tables for v in np.asarray(t).ravel()],
+                               PROP_SUBSAMPLING: list(self.subsampling)}
+        if self.size is not None:
+            out[PROP_SIZE] = list(self.size)
+        return out
+
+    def attach(self, clip: vs.VideoNode) -> vs.VideoNode:
+        """``clip`` with these tables as props on every frame."""
+        return clip.std.SetFrameProps(**self.props())
+
+    @classmethod
+    def from_props(cls, props: Any) -> JpegTables | None:
+        values = props.get(PROP_QUANT)
+        if values is None:
+            return None
+        flat = np.asarray(list(values), dtype=np.int32)
+        if flat.size not in (64, 192) or (flat < 1).any():
+            raise ValueError(f"{PROP_QUANT} must hold 64 or 192 steps >= 1, got {flat.size} values")
+        sub = tuple(int(v) for v in props.get(PROP_SUBSAMPLING, (1, 1)))
+        size = props.get(PROP_SIZE)
+        return cls(tuple(flat.reshape(-1, 8, 8)), (sub[0], sub[1]),
+                   None if size is None else (int(size[0]), int(size[1])))
+
+
+def jpeg_tables(path: str | os.PathLike) -> JpegTables:
+    """The quantisation tables, chroma subsampling and size of a JPEG file (read with Pillow).
+
+    Usage Example::
+
+        clean = vo.dejpeg(clip, quant=vo.jpeg_tables("frame0001.jpg"))
+
+    Raises:
+        InvalidArgumentError: the file is missing, not a JPEG, or not 1- or 3-component.
+    """
+    return _read_tables(os.fspath(path))
+
+
+@functools.lru_cache(maxsize=256)
+def _read_tables(path: str) -> JpegTables:
+    func = jpeg_tables
+    try:
+        from PIL import Image, JpegImagePlugin
+    except ImportError as error:  # pragma: no cover - pillow is a dependency
+        raise InvalidArgumentError(func, "reading JPEG tables needs Pillow; pip install pillow") from error
+    if not Path(path).is_file():
+        raise InvalidArgumentError(func, f"path must be an existing JPEG file, got {path!r}")
+    try:
+        with Image.open(path) as image:
+            if not isinstance(image, JpegImagePlugin.JpegImageFile):
+                raise InvalidArgumentError(func, f"path must be a JPEG file, got {path!r} ({image.format})")
+            quant = {k: np.asarray(list(v), dtype=np.int32).reshape(8, 8) for k, v in image.quantization.items()}
+            layers = list(image.layer)  # (component id, h sampling, v sampling, table id)
+            size = image.size
+    except OSError as error:
+        raise InvalidArgumentError(func, f"path must be a readable JPEG file, got {path!r}: {error}") from error
+    if len(layers) not in (1, 3):
+        raise InvalidArgumentError(func, f"only 1- and 3-component (grey or YCbCr) JPEGs are supported, got "
+                                         f"{len(layers)} components in {path!r}")
+    tables = tuple(quant[tq] for _, _, _, tq in layers)
+    subsampling = (0, 0)
+    if len(layers) == 3:
+        h0, v0 = layers[0][1], layers[0][2]
+        subsampling = (int(math.log2(h0 // layers[1][1])), int(math.log2(v0 // layers[1][2])))
+    return JpegTables(tables, subsampling, size)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """How a clip's planes relate to JPEG components: the estimate is made per component, at the clip's own
+    plane resolution (RGB: full-resolution YCbCr), and ``reduce[c]`` takes it to the coded resolution."""
+
+    family: int
+    reduce: tuple[tuple[int, int], ...]
+    upsampling: str  # how a decoder brought coded chroma up to the clip's resolution (when reduce > 1)
+
+
+def _clipped(frame: vs.VideoFrame, fmt: vs.VideoFormat, full: bool) -> np.ndarray | None:
+    """RGB: pixels with a channel at 0 or 255 (8-bit), where the decoder may have clipped and the YCbCr it
+    decoded is lost (left out of the lattice checks; the solver still uses them: widening their intervals
+    cost 4 dB of luma on saturated cels); None for GRAY and YUV (decoded as coded)."""
+    if fmt.color_family != vs.RGB:
+        return None
+    clipped = None
+    for p in range(3):
+        offset, scale = unit_transform(fmt, p, full)
+        value = (plane_to_float(frame, p) - np.float32(offset)) * np.float32(255.0 / scale)
+        hit = (value <= 0.5) | (value >= 254.5)
+        clipped = hit if clipped is None else clipped | hit
+    return clipped
+
+
+def _reduce_mask(mask: np.ndarray | None, reduce: tuple[int, int]) -> np.ndarray | None:
+    """A pixel mask at a coded resolution ``reduce`` (``(x, y)``) times coarser: any pixel of the area."""
+    if mask is None or reduce == (1, 1):
+        return mask
+    rx, ry = reduce
+    h, w = -(-mask.shape[0] // ry) * ry, -(-mask.shape[1] // rx) * rx
+    padded = np.zeros((h, w), dtype=bool)
+    padded[:mask.shape[0], :mask.shape[1]] = mask
+    return padded.reshape(h // ry, ry, w // rx, rx).any(axis=(1, 3))
+
+
+def _to_components(frame: vs.VideoFrame, fmt: vs.VideoFormat, full: bool) -> list[np.ndarray]:
+    """The frame's JPEG components (Y, Cb, Cr or Y) in 8-bit code values, at the clip's plane sizes."""
+    units = []
+    for p in range(fmt.num_planes):
+        offset, scale = unit_transform(fmt, p, full)
+        units.append((plane_to_float(frame, p) - np.float32(offset)) * np.float32(1.0 / scale))
+    if fmt.color_family == vs.RGB:
+        rgb = np.stack(units, axis=-1) * np.float32(255.0)
+        ycc = rgb @ _RGB_TO_YCC.T
+        return [np.ascontiguousarray(ycc[..., 0]), np.ascontiguousarray(ycc[..., 1] + 128),
+                np.ascontiguousarray(ycc[..., 2] + 128)]
+    return [u * np.float32(255.0) + np.float32(128.0 if p else 0.0) for p, u in enumerate(units)]
+
+
+def _write_components(components: Sequence[np.ndarray], out: vs.VideoFrame, fmt: vs.VideoFormat, full: bool) -> None:
+    if fmt.color_family == vs.RGB:
+        ycc = np.stack([components[0], components[1] - 128, components[2] - 128], axis=-1)
+        units = list(np.moveaxis(ycc @ _YCC_TO_RGB.T * np.float32(1.0 / 255.0), -1, 0))
+    else:
+        units = [(c - np.float32(128.0 if p else 0.0)) * np.float32(1.0 / 255.0) for p, c in enumerate(components)]
+    for p, u in enumerate(units):
+        offset, scale = unit_transform(fmt, p, full)
+        write_float_plane(u * np.float32(scale) + np.float32(offset), out, p)
+
+
+def _coded_planes(components: Sequence[np.ndarray], layout: _Layout) -> list[np.ndarray]:
+    return [c if r == (1, 1) else coded_from_upsampled(c, r, layout.upsampling)
+            for c, r in zip(components, layout.reduce, strict=True)]
+
+
+def _layout(func: FuncLike, fmt: vs.VideoFormat, tables: JpegTables, upsampling: str) -> _Layout:
+    if fmt.color_family == vs.GRAY:
+        return _Layout(vs.GRAY, ((1, 1),), upsampling)
+    if len(tables.tables) != 3:
+        raise UnsupportedFormatError(func, f"the JPEG tables are for a grey image, but the clip is "
+                                           f"{fmt.name}; convert it to GRAY first")
+    own = (0, 0) if fmt.color_family == vs.RGB else (fmt.subsampling_w, fmt.subsampling_h)
+    if own[0] > tables.subsampling[0] or own[1] > tables.subsampling[1]:
+        raise UnsupportedFormatError(func, f"the clip's chroma ({fmt.name}) is reduced more than the JPEG's "
+                                           f"(subsampling {tables.subsampling}); give the decoder's own output")
+    chroma = (1 << (tables.subsampling[0] - own[0]), 1 << (tables.subsampling[1] - own[1]))
+    return _Layout(fmt.color_family, ((1, 1), chroma, chroma), upsampling)
+
+
+def _estimate_tables(func: FuncLike, frame: vs.VideoFrame, fmt: vs.VideoFormat, full: bool) -> tuple[JpegTables, str]:
+    """libjpeg-scaled tables that best explain a decoded frame, the chroma subsampling and upsampling."""
+    components = _to_components(frame, fmt, full)
+    clipped = _clipped(frame, fmt, full)
+    quality, fit = estimate_quality(components[0], untrusted=clipped)
+    if math.isnan(fit) or fit < MIN_FIT:
+        found = "no texture to tell" if math.isnan(fit) else f"best fit {fit:.2f} nats at quality {quality}"
+        raise UnsupportedFormatError(func, f"the frames do not look like decoded JPEGs ({found}); pass "
+                                           "quant=vo.jpeg_tables('file.jpg') if they are, or leave them alone")
+    if len(components) == 1:
+        return JpegTables((ijg_table(quality),), (0, 0), None, quality, fit), "box"
+    chroma = ijg_table(quality, chroma=True)
+    own = (0, 0) if fmt.color_family == vs.RGB else (fmt.subsampling_w, fmt.subsampling_h)
+    candidates = [((sw, sh), model) for sw in (own[0], 1) for sh in (own[1], 1) if sw >= own[0] and sh >= own[1]
+                  for model in UPSAMPLING_MODELS]
+    best, best_fit = (own, "box"), -math.inf
+    for sub, model in dict.fromkeys(candidates):
+        reduce = (1 << (sub[0] - own[0]), 1 << (sub[1] - own[1]))
+        coded = components[1] if reduce == (1, 1) else coded_from_upsampled(components[1], reduce, model)
+        score = lattice_fit(coded, chroma, _reduce_mask(clipped, reduce))
+        if not math.isnan(score) and score > best_fit + 0.05:  # prefer the simpler model on a tie
+            best, best_fit = (sub, model), score
+    tables = JpegTables((ijg_table(quality), chroma, chroma), best[0], None, quality, fit)
+    return tables, best[1]
+
+
+def _check_quant(func: FuncLike, quant: object, num_frames: int) -> JpegTables | list[JpegTables] | None:
+    if quant is None or isinstance(quant, JpegTables):
+        return quant
+    if isinstance(quant, (str, os.PathLike)):
+        return _read_tables(os.fspath(quant))
+    if isinstance(quant, (list, tuple)) and all(isinstance(q, JpegTables) for q in quant):
+        if len(quant) != num_frames:
+            raise InvalidArgumentError(func, f"quant as a list must hold one JpegTables per frame "
+                                             f"({num_frames}), got {len(quant)}")
+        return list(quant)
+    raise ArgumentTypeError(func, f"quant must be None (from the frames), a JpegTables, a JPEG file's path or "
+                                  f"a list of JpegTables, got {quant!r:.80}")
+
+
+def _path_prop(props: Any) -> str | None:
+    value = props.get("ImgSeqPath")
+    if value is None:
+        return None
+    path = value.decode() if isinstance(value, bytes) else str(value)
+    return path if path.lower().endswith((".jpg", ".jpeg", ".jfif", ".jpe")) else None
+
+
+class _TableSource:
+    """Frame ``n``'s tables: ``quant=``, else its ``OvrJpegQuant`` props, else the JPEG its ``ImgSeqPath``
+    prop names, else the tables estimated from frame 0 at call time."""
+
+    def __init__(self, func: FuncLike, clip: vs.VideoNode, quant: Any):
+        self.func = func
+        self.quant = _check_quant(func, quant, clip.num_frames)
+        self.fmt = clip.format
+        with clip.get_frame(0) as first:
+            self.full = is_full_range(self.fmt, first.props)
+            found = self._given(0, first.props)
+            self.estimated: JpegTables | None = None
+            upsampling = "box"
+            if found is None:
+                self.estimated, upsampling = _estimate_tables(func, first, self.fmt, self.full)
+                if self.estimated.confidence < WARN_FIT:
+                    warnings.warn(f"(vsovermix.{func_name(func)}) the JPEG tables were estimated from frame 0 "
+                                  f"with low confidence (quality {self.estimated.quality}, fit "
+                                  f"{self.estimated.confidence:.2f} nats, 2-3 is sure); pass quant= if you "
+                                  "know them", RuntimeWarning, stacklevel=3)
+                found = self.estimated
+            elif self.fmt.color_family != vs.GRAY and len(found.tables) == 3:
+                upsampling = self._upsampling(first, found)
+            self.layout = _layout(func, self.fmt, found, upsampling)
+            self.check(0, found, first)
+
+    def _given(self, n: int, props: Any) -> JpegTables | None:
+        if isinstance(self.quant, JpegTables):
+            return self.quant
+        if isinstance(self.quant, list):
+            return self.quant[n]
+        try:
+            tables = JpegTables.from_props(props)
+        except ValueError as error:
+            raise InvalidArgumentError(self.func, f"frame {n}: {error}") from None
+        if tables is None and (path := _path_prop(props)) is not None:
+            tables = _read_tables(path)
+        return tables
+
+    def _upsampling(self, frame: vs.VideoFrame, tables: JpegTables) -> str:
+        """Which decoder upsampling explains frame 0's chroma best (when the clip's chroma is finer)."""
+        layout = _layout(self.func, self.fmt, tables, "box")
+        if layout.reduce[1] == (1, 1):
+            return "box"
+        cb = _to_components(frame, self.fmt, self.full)[1]
+        clipped = _reduce_mask(_clipped(frame, self.fmt, self.full), layout.reduce[1])
+        fits = {m: lattice_fit(coded_from_upsampled(cb, layout.reduce[1], m), tables.tables[1], clipped)
+                for m in UPSAMPLING_MODELS}
+        return max(fits, key=lambda m: -math.inf if math.isnan(fits[m]) else fits[m])
+
+    def tables(self, n: int, props: Any) -> JpegTables:
+        found = self._given(n, props)
+        return self.estimated if found is None else found
+
+    def check(self, n: int, tables: JpegTables, frame: vs.VideoFrame) -> None:
+        """Refuse frames that the tables do not describe (another size, or coefficients off their lattice)."""
+        if tables.size is not None and tables.size != (frame.width, frame.height):
+            raise UnsupportedFormatError(self.func, f"frame {n} is {frame.width}x{frame.height}, but its JPEG "
+                                                    f"tables are of a {tables.size[0]}x{tables.size[1]} image; "
+                                                    "dejpeg the frames as decoded, before any crop or resize")
+        luma = _to_components(frame, self.fmt, self.full)[0]
+        fit = lattice_fit(luma, tables.tables[0], _clipped(frame, self.fmt, self.full))
+        if not math.isnan(fit) and fit < MIN_FIT:
+            raise UnsupportedFormatError(self.func, f"frame {n}'s coefficients do not sit on its JPEG tables' "
+                                                    f"lattice (fit {fit:.2f} nats; a decode made with them "
+                                                    "scores 2-3): it was re-encoded, resized or is not a JPEG "
+                                                    "decode; pass the decoder's own frames or the right quant=")
+
+
+def _views(components: Sequence[np.ndarray], layout: _Layout, tables: JpegTables,
+           offset: tuple[float, float], subsampling: Sequence[tuple[int, int]]) -> list[CodedView]:
+    """One frame's coded views, one per component; ``offset`` in luma px, ``subsampling`` per plane (log2)."""
+    views = []
+    for c, coded in enumerate(_coded_planes(components, layout)):
+        rx, ry = layout.reduce[c]
+        ssw, ssh = subsampling[c]
+        views.append(coded_view(coded, tables.tables[c],
+                                (offset[0] / ((1 << ssw) * rx), offset[1] / ((1 << ssh) * ry)), (rx, ry)))
+    return views
+
+
+def _motion_mean(planes: Sequence[np.ndarray], offsets: Sequence[tuple[float, float]], reference: int) -> np.ndarray:
+    """The mean of the frames' planes brought onto the reference's grid (the reference where none reaches)."""
+    total = np.zeros_like(planes[reference])
+    weight = np.zeros_like(planes[reference])
+    ones = np.ones_like(planes[reference])
+    for plane, (dx, dy) in zip(planes, offsets, strict=True):
+        # Frame pixel (r, c) shows the reference's (r, c) + offset: the reference reads the frame at -offset.
+        total += shift(plane, -dx, -dy)
+        weight += shift(ones[:plane.shape[0], :plane.shape[1]], -dx, -dy)
+    covered = weight > 0.5
+    return np.where(covered, total / np.where(covered, weight, 1), planes[reference]).astype(np.float32)
+
+
+def dejpeg(clip: vs.VideoNode, tr: int = 4, *, quant: JpegTables | str | Sequence[JpegTables] | None = None,
+           iterations: int = 60, tolerance: float = 0.005, pan: Pan | None = None,
+           backend: str = "auto") -> vs.VideoNode:
+    """Estimate the image behind JPEG blocks: each frame from every frame of its window that saw it.
+
+    Each decoded frame says which quantisation interval each of its 8x8 DCT coefficients lies in, on its
+    own block grid; on a pan the grids move against the scene, so ``2 * tr + 1`` frames together pin the
+    image down far more tightly than one. The output is the smoothest image (total variation, which keeps
+    line art sharp) that agrees with all of them, found by a primal-dual solver (``vsovermix/ops/jpeg.py``).
+    ``tr=0`` is single-image mode (the constraint and the prior, like jpeg2png).
+
+    Usage Example::
+
+        import vapoursynth as vs, vsovermix as vo
+        shots = vs.core.imgseqs.Read(sorted(glob.glob("caps/*.jpg")))   # tables read from the files
+        clean = vo.dejpeg(shots, tr=4)
+        clean = vo.dejpeg(clip, quant=vo.jpeg_tables("frame0001.jpg"))  # frames from elsewhere
+        single = vo.dejpeg(one_jpeg, tr=0)
+
+    Best input is the decoder's own YCbCr (``core.bs.VideoSource("x.jpg")`` gives YUV420P8 as coded):
+    RGB decodes lose what was clipped to 0 or 255, and their chroma went through the decoder's upsampling
+    (undone here, "box" or libjpeg's "fancy", whichever fits frame 0).
+
+    Args:
+        clip: Decoded JPEG frames (one shot of a translating camera when ``tr > 0``): constant-format GRAY,
+            YUV (its chroma no more reduced than the JPEG's) or RGB, 8-16 bit integer or 16/32 bit float.
+        tr: Temporal radius in [0, 16], default 4: frame ``n`` is estimated from frames ``n - tr .. n + tr``
+            (clipped to the clip), aligned as by ``vo.estimate_pan``. 0: each frame alone.
+        quant: The quantisation tables. None (default): each frame's ``OvrJpegQuant`` props
+            (``JpegTables.attach``), else the JPEG file its ``ImgSeqPath`` prop names (``imgseqs.Read``),
+            else libjpeg-scaled tables estimated from frame 0 (a warning when unsure, an error when the
+            frames do not look like JPEG decodes). A ``JpegTables`` or a JPEG file's path: for every frame.
+            A list of ``JpegTables``: one per frame.
+        iterations: Solver iterations in [1, 1000], default 60.
+        tolerance: Stop early when an iteration changes the image by less than this on average (8-bit code
+            values), in [0, 1], default 0.005.
+        pan: A ``Pan`` from ``vo.estimate_pan`` for this clip, to reuse it; default None measures it on first
+            use (only when ``tr > 0``).
+        backend: ``"auto"`` (default), ``"cupy"`` or ``"numpy"``, for the alignment; the solver runs on NumPy.
+
+    Returns:
+        A clip of the same format, size and length, props kept.
+
+    Raises:
+        InvalidArgumentError, ArgumentTypeError: an argument out of range or of the wrong type.
+        UnsupportedFormatError: frames that are not JPEG decodes, or tables that do not describe them.
+        AlignmentError: as for ``vo.estimate_pan``.
+    """
+    func = dejpeg
+    clip = check_clip(clip, func)
+    tr = InvalidArgumentError.check_int(func, "tr", tr, 0, MAX_TR)
+    iterations = InvalidArgumentError.check_int(func, "iterations", iterations, 1, 1000)
+    ArgumentTypeError.check(func, "tolerance", tolerance, (int, float))
+    if not 0.0 <= float(tolerance) <= 1.0:
+        raise InvalidArgumentError(func, f"tolerance must be in [0, 1] (8-bit code values), got {tolerance!r}")
+    if clip.width < BLOCK or clip.height < BLOCK:
+        raise UnsupportedFormatError(func, f"frames must be at least 8x8 (one JPEG block), got "
+                                           f"{clip.width}x{clip.height}")
+    tr = min(tr, clip.num_frames - 1)
+    lazy = None
+    if tr > 0:
+        if pan is not None and (not isinstance(pan, Pan) or len(pan) != clip.num_frames):
+            raise InvalidArgumentError(func, f"pan must be the Pan that vo.estimate_pan returned for this clip "
+                                             f"({clip.num_frames} frames), got {pan!r:.80}")
+        lazy = pan if pan is not None else LazyPan(func, clip, check_align_args(func, clip, backend=backend))
+    source = _TableSource(func, clip, quant)
+    fmt = clip.format
+    settings = DejpegSettings(iterations=iterations, tolerance=float(tolerance))
+    num_planes = 1 if fmt.color_family == vs.GRAY else 3
+    est_subsampling = [(0, 0) if fmt.color_family == vs.RGB else plane_subsampling(fmt, p) for p in range(num_planes)]
+
+    def render(n: int, indices: Sequence[int], frames: Sequence[vs.VideoFrame]) -> vs.VideoFrame:
+        members = sorted({i: k for k, i in enumerate(indices)}.items())  # each input frame once
+        position = None if lazy is None else (lazy if isinstance(lazy, Pan) else lazy.get())
+        components, views = [], []
+        for i, k in members:
+            frame = frames[k]
+            tables = source.tables(i, frame.props)
+            if i == n and tables is not source.estimated:  # each frame is checked once, as its window's centre
+                source.check(i, tables, frame)
+            comps = _to_components(frame, fmt, source.full)
+            offset = (0.0, 0.0) if position is None else (float(position.x[i] - position.x[n]),
+                                                          float(position.y[i] - position.y[n]))
+            components.append((comps, offset))
+            views.append(_views(comps, source.layout, tables, offset, est_subsampling))
+        reference = [i for i, _ in members].index(n)
+        out_components = []
+        for c in range(num_planes):
+            ssw, ssh = est_subsampling[c]
+            planes = [comps[c] for comps, _ in components]
+            offsets = [(dx / (1 << ssw), dy / (1 << ssh)) for _, (dx, dy) in components]
+            initial = _motion_mean(planes, offsets, reference) if len(planes) > 1 else planes[0]
+            out_components.append(dejpeg_estimate(initial, [v[c] for v in views], settings))
+        out = new_frame(frames[indices.index(n)], ())
+        _write_components(out_components, out, fmt, source.full)
+        return out
+
+    return map_window(clip, tr, render)

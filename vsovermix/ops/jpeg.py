@@ -1,0 +1,426 @@
+"""The image behind JPEG blocks: every frame's quantised DCT coefficients, one estimate that agrees with all.
+
+A JPEG encoder splits each component (Y, Cb, Cr of JFIF's full-range BT.601; chroma usually reduced
+2x2 by averaging) into 8x8 blocks on the frame's own grid, takes the orthonormal 2-D DCT of each
+block (after subtracting 128) and keeps ``k = round(c / q)`` for its table's step ``q``. A decoded
+frame therefore says: the true image, seen on *my* grid, has each coefficient in
+``[(k - 1/2) q, (k + 1/2) q]``. Frames of a pan see the scene on grids that move against it, so
+together they pin it down far more tightly than one frame (research/overmix.md §2e).
+
+The estimate solves
+
+    min_x  TV(x)   subject to   DCT_j(W_j x) in box_j  for every frame j  and  0 <= x <= 255
+
+by Chambolle and Pock's primal-dual algorithm (2011): the constraint sets are boxes in each frame's
+orthonormal block-DCT domain, so their proximal steps are clamps; TV (isotropic, the line-art prior
+jpeg2png uses) keeps lines sharp and removes ringing and blocking inside what the coefficients allow.
+``W_j`` places the estimate on frame ``j``'s coded grid: a sub-pixel shift (separable Catmull-Rom,
+the super-resolution forward model of ``ops.superres``) and, for subsampled chroma estimated at full
+resolution, the encoder's 2x2 average. The padding an encoder adds to fill partial edge blocks is left
+free (extra unknowns), which keeps every operator's norm at most 1 and the steps fixed.
+
+Values are in 8-bit code units (what JPEG quantises), level-shifted by 128 inside the solver.
+Works on NumPy (SciPy's DCT) and CuPy arrays alike.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .parallel import parallel_map
+from .resample import xp_of
+from .superres import shift
+
+__all__ = [
+    "BLOCK",
+    "CodedView",
+    "DejpegSettings",
+    "block_dct",
+    "block_idct",
+    "coded_from_upsampled",
+    "coded_view",
+    "dejpeg_estimate",
+    "estimate_quality",
+    "ijg_table",
+    "lattice_fit",
+    "place",
+    "place_adjoint",
+    "quantised_indices",
+]
+
+BLOCK = 8
+LEVEL = 128.0
+PEAK8 = 255.0
+
+# ITU-T T.81 Annex K.1: the example tables that libjpeg (and Pillow, ffmpeg, most cameras) scale by quality.
+STANDARD_LUMA = np.array([
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
+    14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99], dtype=np.int32).reshape(8, 8)
+STANDARD_CHROMA = np.array([
+    17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99, 24, 26, 56, 99, 99, 99, 99, 99,
+    47, 66, 99, 99, 99, 99, 99, 99] + [99] * 32, dtype=np.int32).reshape(8, 8)
+
+
+def ijg_table(quality: int, chroma: bool = False) -> np.ndarray:
+    """The 8x8 table libjpeg writes for ``quality`` in [1, 100] (baseline: steps clamped to 1..255)."""
+    scale = 5000 // quality if quality < 50 else 200 - 2 * quality
+    base = STANDARD_CHROMA if chroma else STANDARD_LUMA
+    return np.clip((base * scale + 50) // 100, 1, 255).astype(np.int32)
+
+
+def _fft_of(xp: Any) -> Any:
+    if xp is np:
+        import scipy.fft
+
+        return scipy.fft
+    import cupyx.scipy.fft
+
+    return cupyx.scipy.fft
+
+
+def block_dct(plane: Any) -> Any:
+    """Orthonormal 2-D DCT-II of every 8x8 block (JPEG's FDCT), coefficients laid out where their block is.
+
+    ``plane``'s height and width are multiples of 8."""
+    xp = xp_of(plane)
+    h, w = plane.shape
+    blocks = plane.reshape(h // BLOCK, BLOCK, w // BLOCK, BLOCK)
+    return _fft_of(xp).dctn(blocks, type=2, norm="ortho", axes=(1, 3)).reshape(h, w).astype(np.float32, copy=False)
+
+
+def block_idct(coefficients: Any) -> Any:
+    """The inverse of ``block_dct`` (its transpose: the transform is orthonormal)."""
+    xp = xp_of(coefficients)
+    h, w = coefficients.shape
+    blocks = coefficients.reshape(h // BLOCK, BLOCK, w // BLOCK, BLOCK)
+    return _fft_of(xp).idctn(blocks, type=2, norm="ortho", axes=(1, 3)).reshape(h, w).astype(np.float32,
+                                                                                            copy=False)
+
+
+def padded_size(length: int) -> int:
+    return -(-length // BLOCK) * BLOCK
+
+
+def pad_to_blocks(plane: Any) -> Any:
+    """``plane`` extended to whole blocks by repeating its last row and column, as JPEG encoders do."""
+    xp = xp_of(plane)
+    h, w = plane.shape
+    return xp.pad(plane, ((0, padded_size(h) - h), (0, padded_size(w) - w)), mode="edge")
+
+
+def tile_table(table: Any, shape: tuple[int, int]) -> Any:
+    xp = xp_of(table)
+    return xp.tile(table, (shape[0] // BLOCK, shape[1] // BLOCK))
+
+
+def quantised_indices(coded: Any, table: np.ndarray) -> tuple[Any, Any]:
+    """The coefficient indices ``k`` a decoded plane (8-bit units) was made from, and each coefficient's
+    distance from its lattice point ``c - k q`` (code values: rounding noise for a true decode)."""
+    xp = xp_of(coded)
+    coefficients = block_dct(pad_to_blocks(coded.astype(np.float32) - np.float32(LEVEL)))
+    steps = tile_table(xp.asarray(table, dtype=np.float32), coefficients.shape)
+    indices = xp.rint(coefficients / steps)
+    return indices, coefficients - indices * steps
+
+
+NOISE = 0.75  # code values: the spread of a decode's coefficients around their lattice points (rounding, RGB)
+OUTLIERS = 0.05  # share of coefficients the lattice model lets lie anywhere (clipped pixels, edits)
+
+
+def block_any(mask: Any) -> Any:
+    """Per block of a pixel mask (padded to whole blocks with False): does any pixel hold?"""
+    xp = xp_of(mask)
+    h, w = mask.shape
+    padded = xp.zeros((padded_size(h), padded_size(w)), dtype=bool)
+    padded[:h, :w] = mask
+    return padded.reshape(padded.shape[0] // BLOCK, BLOCK, padded.shape[1] // BLOCK, BLOCK).any(axis=(1, 3))
+
+
+def _block_coefficients(coded: Any, untrusted: Any = None) -> Any:
+    """Every block's 64 coefficients, ``(blocks, 8, 8)``, leaving out blocks with an ``untrusted`` pixel."""
+    coefficients = block_dct(pad_to_blocks(coded.astype(np.float32) - np.float32(LEVEL)))
+    h, w = coefficients.shape
+    blocks = coefficients.reshape(h // BLOCK, BLOCK, w // BLOCK, BLOCK).transpose(0, 2, 1, 3)
+    if untrusted is not None:
+        blocks = blocks[~block_any(untrusted)]
+    return blocks.reshape(-1, BLOCK, BLOCK)
+
+
+def _lattice_score(blocks: Any, table: np.ndarray) -> tuple[float, int]:
+    """Sum over the informative coefficients of the log-likelihood ratio "on ``table``'s lattice, with
+    rounding noise" against "anywhere", and their count.
+
+    Informative: AC coefficients (a decode's rounding is often the same over a flat block, which moves
+    DC by up to 8x as much), step >= 3 (finer lattices cannot be told from noise) and ``|c| > 3`` code
+    values (every lattice holds 0, and a coarser one would be rewarded for the zeros). Per coefficient the ratio is
+    ``log(q p(r))`` with ``r`` the distance to the nearest lattice point and ``p`` a normal of ``NOISE``
+    mixed with ``OUTLIERS`` spread over the step: about ``log(q / 1.9)`` for a decode on this lattice, at
+    most 0 on average for anything else, and ``log 2`` less for a table of half the steps."""
+    xp = xp_of(blocks)
+    steps = xp.asarray(table, dtype=np.float32)
+    usable = steps >= 3
+    usable[0, 0] = False
+    informative = (xp.abs(blocks) > 3.0) & usable[None]
+    count = int(informative.sum())
+    if count == 0:
+        return 0.0, 0
+    q = xp.broadcast_to(steps, blocks.shape)[informative]
+    c = blocks[informative]
+    r = c - xp.rint(c / q) * q
+    density = (1.0 - OUTLIERS) * xp.exp(-0.5 * (r / NOISE) ** 2) / (NOISE * math.sqrt(2 * math.pi)) + OUTLIERS / q
+    return float(xp.log(q * density).sum()), count
+
+
+def lattice_fit(coded: Any, table: np.ndarray, untrusted: Any = None) -> float:
+    """Mean log-likelihood ratio (nats per informative coefficient) that a decoded plane (8-bit units) was
+    quantised with ``table`` rather than not at all: about 2-3 for a JPEG decoded with it, at most about 0
+    for x264 frames, a resized image or another table. NaN for a flat plane. Blocks with an ``untrusted``
+    pixel (clipped by an RGB decode) are left out."""
+    total, count = _lattice_score(_block_coefficients(coded, untrusted), table)
+    return total / count if count else float("nan")
+
+
+def coded_from_upsampled(plane: Any, reduce: tuple[int, int], model: str) -> Any:
+    """The coded chroma plane a decoder upsampled by ``reduce`` (``(x, y)``, 1 or 2) into ``plane``.
+
+    ``model`` is how it upsampled: ``"box"`` (sample repetition, or anything whose 2x2 mean gives the
+    sample back) or ``"fancy"`` (libjpeg's default triangle filter, 3/4 near + 1/4 far, whose 2x2 mean is
+    ``[1, 6, 1] / 8`` of the coded samples, inverted here). Odd trailing rows/columns belong to a last
+    coded sample of their own."""
+    xp = xp_of(plane)
+    out = plane.astype(np.float32)
+    for axis, factor in ((1, reduce[0]), (0, reduce[1])):
+        if factor == 1:
+            continue
+        length = out.shape[axis]
+        if length % 2:  # the last coded sample covers one pixel: repeat it so pairs line up
+            out = xp.concatenate([out, out.take([length - 1], axis=axis)], axis=axis)
+        first = out.take(xp.arange(0, out.shape[axis], 2), axis=axis)
+        second = out.take(xp.arange(1, out.shape[axis], 2), axis=axis)
+        mean = (first + second) * np.float32(0.5)
+        if model == "fancy":
+            mean = _unblur_161(mean, axis)
+        out = mean
+    return out
+
+
+def _unblur_161(mean: Any, axis: int, sweeps: int = 12) -> Any:
+    """Solve ``mean = [1, 6, 1] / 8 * coded`` (edges repeated) for ``coded`` by Jacobi sweeps
+    (diagonally dominant: each sweep shrinks the error by 3x)."""
+    xp = xp_of(mean)
+    moved = xp.moveaxis(mean, axis, 0)
+    coded = moved.copy()
+    for _ in range(sweeps):
+        left = xp.concatenate([coded[:1], coded[:-1]])
+        right = xp.concatenate([coded[1:], coded[-1:]])
+        coded = (np.float32(8.0) * moved - left - right) * np.float32(1.0 / 6.0)
+    return xp.moveaxis(coded, 0, axis)
+
+
+def estimate_quality(coded: Any, chroma: bool = False, untrusted: Any = None) -> tuple[int, float]:
+    """The libjpeg quality whose table best explains a decoded plane (8-bit units), and its ``lattice_fit``.
+
+    Only libjpeg-scaled tables (Pillow, libjpeg, ffmpeg and most software) are tried. The fit is the
+    confidence: below about 1 the plane does not look like a JPEG decode at any quality. Qualities whose
+    steps fall below 3 (about 85 and above) cannot be told apart from rounding noise."""
+    blocks = _block_coefficients(coded, untrusted)
+    best, best_quality, best_count = -math.inf, 100, 0
+    for quality in range(1, 101):
+        total, count = _lattice_score(blocks, ijg_table(quality, chroma))
+        if count and total > best:
+            best, best_quality, best_count = total, quality, count
+    return best_quality, (best / best_count if best_count else float("nan"))
+
+
+@dataclass
+class CodedView:
+    """One frame's coded plane of one component, as the solver sees it.
+
+    Coded pixel ``(r, c)`` is the mean of the estimate over the ``reduce[1] x reduce[0]`` area at
+    ``reduce * ((c, r) + offset)`` (``offset`` and ``reduce`` as ``(x, y)``, offset in coded px; fractional
+    offsets interpolate).
+    ``indices`` are the quantised coefficients (``quantised_indices``) on the coded plane padded to
+    whole blocks."""
+
+    indices: Any
+    table: np.ndarray
+    offset: tuple[float, float]
+    size: tuple[int, int]
+    reduce: tuple[int, int] = (1, 1)
+    # Filled by the solver: per-coefficient bounds, block mask, dual variable, free padding.
+    state: dict = field(default_factory=dict, repr=False)
+
+
+def coded_view(coded: Any, table: np.ndarray, offset: tuple[float, float] = (0.0, 0.0),
+               reduce: tuple[int, int] = (1, 1)) -> CodedView:
+    """A ``CodedView`` of a decoded plane (8-bit units, its own coded resolution)."""
+    indices, _ = quantised_indices(coded, table)
+    return CodedView(indices, np.asarray(table, dtype=np.float32), offset, coded.shape, reduce)
+
+
+@dataclass(frozen=True)
+class DejpegSettings:
+    """Solver settings, tuned on benchmarks/bench_dejpeg.py's material.
+
+    ``tv`` is the radius of TV's dual ball: with hard constraints it does not change the solution, only how
+    fast smoothing moves (code values per iteration); ``slack`` widens every interval (coefficient units)
+    for what the decoder's rounding and clamping, and interpolation between grids, add."""
+
+    iterations: int = 60
+    tv: float = 8.0
+    slack: float = 0.5
+    tolerance: float = 0.005  # stop when the mean change of an iteration falls below (8-bit code values)
+
+
+def _view_pixel_mask(view: CodedView, shape: tuple[int, int], xp: Any) -> Any:
+    """True on coded pixels whose whole footprint (with the interpolation's reach) lies on the estimate."""
+    masks = []
+    for axis, length in ((1, shape[0]), (0, shape[1])):
+        offset = view.offset[axis]
+        reduce = view.reduce[axis]
+        start = (np.arange(view.size[1 - axis]) + offset) * reduce
+        if offset * reduce == math.floor(offset * reduce):
+            inside = (start >= 0) & (start + reduce <= length)
+        else:  # Catmull-Rom reads one sample before and two after
+            inside = (start >= 1) & (start + reduce + 2 <= length)
+        masks.append(inside)
+    return xp.asarray(masks[0][:, None] & masks[1][None, :])
+
+
+def _prepare(view: CodedView, shape: tuple[int, int], settings: DejpegSettings, xp: Any) -> None:
+    h, w = view.size
+    hp, wp = padded_size(h), padded_size(w)
+    steps = tile_table(xp.asarray(view.table, dtype=np.float32), (hp, wp))
+    indices = xp.asarray(view.indices, dtype=np.float32)
+    slack = np.float32(settings.slack)
+    real = xp.zeros((hp, wp), dtype=bool)
+    real[:h, :w] = True
+    inside = xp.ones((hp, wp), dtype=bool)
+    inside[:h, :w] = _view_pixel_mask(view, shape, xp)
+    block_ok = inside.reshape(hp // BLOCK, BLOCK, wp // BLOCK, BLOCK).all(axis=(1, 3))
+    view.state = {
+        "low": (indices - np.float32(0.5)) * steps - slack,
+        "high": (indices + np.float32(0.5)) * steps + slack,
+        "mask": xp.repeat(xp.repeat(block_ok, BLOCK, axis=0), BLOCK, axis=1).astype(np.float32),
+        "pad": (~real).astype(np.float32),
+        "dual": xp.zeros((hp, wp), dtype=np.float32),
+        "free": None,  # the encoder's padding: free unknowns, started at edge repetition
+        "free_bar": None,
+    }
+
+
+def _fit(image: Any, shape: tuple[int, int]) -> Any:
+    """``image`` cropped or zero-padded at the bottom and right to ``shape``."""
+    if image.shape == tuple(shape):
+        return image
+    xp = xp_of(image)
+    out = xp.zeros(shape, dtype=image.dtype)
+    h, w = min(shape[0], image.shape[0]), min(shape[1], image.shape[1])
+    out[:h, :w] = image[:h, :w]
+    return out
+
+
+def place(x: Any, view: CodedView) -> Any:
+    """``W x``: the view's coded plane (its real size) that the estimate ``x`` predicts; zero outside ``x``."""
+    rx, ry = view.reduce
+    h, w = view.size
+    moved = _fit(shift(x, rx * view.offset[0], ry * view.offset[1]), (h * ry, w * rx))
+    if rx == ry == 1:
+        return moved
+    return moved.reshape(h, ry, w, rx).mean(axis=(1, 3), dtype=np.float32)
+
+
+def place_adjoint(coded: Any, view: CodedView, shape: tuple[int, int]) -> Any:
+    """``W^T coded``: each coded value spread over its area and shifted back onto an estimate of ``shape``."""
+    xp = xp_of(coded)
+    rx, ry = view.reduce
+    if rx != 1 or ry != 1:
+        coded = xp.repeat(xp.repeat(coded, ry, axis=0), rx, axis=1) * np.float32(1.0 / (rx * ry))
+    return shift(_fit(coded, shape), rx * view.offset[0], ry * view.offset[1], transpose=True)
+
+
+def _coded(view: CodedView, x: Any, free: Any) -> Any:
+    """The view's coded plane (level-shifted), padded to whole blocks with ``free``."""
+    return _fit(place(x, view), free.shape) + free
+
+
+def _grad(x: Any) -> tuple[Any, Any]:
+    xp = xp_of(x)
+    gx = xp.zeros_like(x)
+    gy = xp.zeros_like(x)
+    gx[:, :-1] = x[:, 1:] - x[:, :-1]
+    gy[:-1] = x[1:] - x[:-1]
+    return gx, gy
+
+
+def _grad_adjoint(px: Any, py: Any) -> Any:
+    """``grad^T (px, py)`` (minus the divergence)."""
+    xp = xp_of(px)
+    out = xp.zeros_like(px)
+    out[:, :-1] -= px[:, :-1]
+    out[:, 1:] += px[:, :-1]
+    out[:-1] -= py[:-1]
+    out[1:] += py[:-1]
+    return out
+
+
+def dejpeg_estimate(initial: Any, views: Sequence[CodedView], settings: DejpegSettings = DejpegSettings()) -> Any:
+    """The smoothest image (TV) whose every view's coefficients fall in their quantisation intervals.
+
+    ``initial`` is the starting estimate (8-bit units, e.g. the motion-compensated mean of the decodes) and
+    fixes the output's size; ``views`` are the frames' coded planes of this component. Returns float32
+    8-bit units in [0, 255].
+    """
+    xp = xp_of(initial)
+    shape = initial.shape
+    x = xp.array(initial, dtype=np.float32) - np.float32(LEVEL)
+    for view in views:
+        _prepare(view, shape, settings, xp)
+        view.state["free"] = (pad_to_blocks(place(x, view)) * view.state["pad"]).astype(np.float32)
+        view.state["free_bar"] = view.state["free"]
+    # Step sizes: ||K||^2 <= 8 (gradient) + sum over the views covering a pixel of ||W_j||^2 (<= 1 / reduce^2).
+    cover = max(1.0, sum(1.0 / (v.reduce[0] * v.reduce[1]) for v in views))
+    tau = sigma = np.float32(0.99 / math.sqrt(8.0 + 1.1 * cover))
+    lam = np.float32(settings.tv)
+    px = xp.zeros_like(x)
+    py = xp.zeros_like(x)
+    x_bar = x
+    run = parallel_map if xp is np else (lambda fn, items: [fn(i) for i in items])
+
+    def data_update(view: CodedView) -> Any:
+        state = view.state
+        v = state["dual"] + sigma * block_dct(_coded(view, x_bar, state["free_bar"]))
+        v -= sigma * xp.clip(v / sigma, state["low"], state["high"])
+        state["dual"] = v * state["mask"]
+        back = block_idct(state["dual"])
+        h, w = view.size
+        return place_adjoint(back[:h, :w], view, shape), back * state["pad"]
+
+    for _ in range(settings.iterations):
+        gx, gy = _grad(x_bar)
+        px += sigma * gx
+        py += sigma * gy
+        scale = xp.maximum(np.float32(1.0), xp.sqrt(px * px + py * py) / lam)
+        px /= scale
+        py /= scale
+        step = _grad_adjoint(px, py)
+        for view, (back, back_free) in zip(views, run(data_update, views), strict=True):
+            step += back
+            free = view.state["free"] - tau * back_free
+            view.state["free_bar"] = 2 * free - view.state["free"]
+            view.state["free"] = free
+        x_new = xp.clip(x - tau * step, np.float32(-LEVEL), np.float32(PEAK8 - LEVEL))
+        change = float(xp.abs(x_new - x).mean())
+        x_bar = 2 * x_new - x
+        x = x_new
+        if change < settings.tolerance:
+            break
+    for view in views:
+        view.state = {}
+    return x + np.float32(LEVEL)
