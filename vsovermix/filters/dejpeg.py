@@ -443,13 +443,20 @@ def dejpeg(clip: vs.VideoNode, tr: int = 4, *, quant: JpegTables | str | Sequenc
             components.append((comps, offset))
             views.append(_views(comps, source.layout, tables, offset, est_subsampling))
         reference = [i for i, _ in members].index(n)
-        out_components = []
+        initials = []
         for c in range(num_planes):
             ssw, ssh = est_subsampling[c]
             planes = [comps[c] for comps, _ in components]
             offsets = [(dx / (1 << ssw), dy / (1 << ssh)) for _, (dx, dy) in components]
-            initial = _motion_mean(planes, offsets, reference) if len(planes) > 1 else planes[0]
-            out_components.append(dejpeg_estimate(initial, [v[c] for v in views], settings))
+            initials.append(_motion_mean(planes, offsets, reference) if len(planes) > 1 else planes[0])
+        # Components of one size share the TV (RGB, 4:4:4, GRAY); subsampled chroma is solved on its own.
+        groups = [[c for c in range(num_planes) if initials[c].shape == shape]
+                  for shape in dict.fromkeys(i.shape for i in initials)]
+        out_components: list[Any] = [None] * num_planes
+        for group in groups:
+            solved = dejpeg_estimate([initials[c] for c in group], [[v[c] for v in views] for c in group], settings)
+            for c, plane in zip(group, solved, strict=True):
+                out_components[c] = plane
         out = new_frame(frames[indices.index(n)], ())
         _write_components(out_components, out, fmt, source.full)
         return out

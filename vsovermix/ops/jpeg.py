@@ -370,32 +370,36 @@ def _grad_adjoint(px: Any, py: Any) -> Any:
     return out
 
 
-def dejpeg_estimate(initial: Any, views: Sequence[CodedView], settings: DejpegSettings = DejpegSettings()) -> Any:
-    """The smoothest image (TV) whose every view's coefficients fall in their quantisation intervals.
+def dejpeg_estimate(initial: Sequence[Any], views: Sequence[Sequence[CodedView]],
+                    settings: DejpegSettings = DejpegSettings()) -> list[Any]:
+    """The smoothest image whose every view's coefficients fall in their quantisation intervals.
 
-    ``initial`` is the starting estimate (8-bit units, e.g. the motion-compensated mean of the decodes) and
-    fixes the output's size; ``views`` are the frames' coded planes of this component. Returns float32
-    8-bit units in [0, 255].
+    ``initial[c]`` is component ``c``'s starting estimate (8-bit units, e.g. the motion-compensated mean
+    of the decodes), all of one size, which is the output's; ``views[c]`` are the frames' coded planes of
+    component ``c``. The components share one vectorial TV (the norm of all their gradients together),
+    so a chroma edge costs little where luma has one: colour stays inside the line art. Returns float32
+    8-bit units in [0, 255], one plane per component.
     """
-    xp = xp_of(initial)
-    shape = initial.shape
-    x = xp.array(initial, dtype=np.float32) - np.float32(LEVEL)
-    for view in views:
+    xp = xp_of(initial[0])
+    shape = initial[0].shape
+    xs = [xp.array(plane, dtype=np.float32) - np.float32(LEVEL) for plane in initial]
+    every = [(c, view) for c, component in enumerate(views) for view in component]
+    for c, view in every:
         _prepare(view, shape, settings, xp)
-        view.state["free"] = (pad_to_blocks(place(x, view)) * view.state["pad"]).astype(np.float32)
+        view.state["free"] = (pad_to_blocks(place(xs[c], view)) * view.state["pad"]).astype(np.float32)
         view.state["free_bar"] = view.state["free"]
     # Step sizes: ||K||^2 <= 8 (gradient) + sum over the views covering a pixel of ||W_j||^2 (<= 1 / reduce^2).
-    cover = max(1.0, sum(1.0 / (v.reduce[0] * v.reduce[1]) for v in views))
+    cover = max(1.0, max(sum(1.0 / (v.reduce[0] * v.reduce[1]) for v in component) for component in views))
     tau = sigma = np.float32(0.99 / math.sqrt(8.0 + 1.1 * cover))
     lam = np.float32(settings.tv)
-    px = xp.zeros_like(x)
-    py = xp.zeros_like(x)
-    x_bar = x
+    duals = [(xp.zeros_like(x), xp.zeros_like(x)) for x in xs]
+    bars = list(xs)
     run = parallel_map if xp is np else (lambda fn, items: [fn(i) for i in items])
 
-    def data_update(view: CodedView) -> Any:
+    def data_update(item: tuple[int, CodedView]) -> Any:
+        c, view = item
         state = view.state
-        v = state["dual"] + sigma * block_dct(_coded(view, x_bar, state["free_bar"]))
+        v = state["dual"] + sigma * block_dct(_coded(view, bars[c], state["free_bar"]))
         v -= sigma * xp.clip(v / sigma, state["low"], state["high"])
         state["dual"] = v * state["mask"]
         back = block_idct(state["dual"])
@@ -403,24 +407,31 @@ def dejpeg_estimate(initial: Any, views: Sequence[CodedView], settings: DejpegSe
         return place_adjoint(back[:h, :w], view, shape), back * state["pad"]
 
     for _ in range(settings.iterations):
-        gx, gy = _grad(x_bar)
-        px += sigma * gx
-        py += sigma * gy
-        scale = xp.maximum(np.float32(1.0), xp.sqrt(px * px + py * py) / lam)
-        px /= scale
-        py /= scale
-        step = _grad_adjoint(px, py)
-        for view, (back, back_free) in zip(views, run(data_update, views), strict=True):
-            step += back
+        norm = None
+        for (px, py), bar in zip(duals, bars, strict=True):
+            gx, gy = _grad(bar)
+            px += sigma * gx
+            py += sigma * gy
+            norm = px * px + py * py if norm is None else norm + px * px + py * py
+        scale = xp.maximum(np.float32(1.0), xp.sqrt(norm) / lam)
+        steps = []
+        for px, py in duals:
+            px /= scale
+            py /= scale
+            steps.append(_grad_adjoint(px, py))
+        for (c, view), (back, back_free) in zip(every, run(data_update, every), strict=True):
+            steps[c] += back
             free = view.state["free"] - tau * back_free
             view.state["free_bar"] = 2 * free - view.state["free"]
             view.state["free"] = free
-        x_new = xp.clip(x - tau * step, np.float32(-LEVEL), np.float32(PEAK8 - LEVEL))
-        change = float(xp.abs(x_new - x).mean())
-        x_bar = 2 * x_new - x
-        x = x_new
+        change = 0.0
+        for c, x in enumerate(xs):
+            x_new = xp.clip(x - tau * steps[c], np.float32(-LEVEL), np.float32(PEAK8 - LEVEL))
+            change = max(change, float(xp.abs(x_new - x).mean()))
+            bars[c] = 2 * x_new - x
+            xs[c] = x_new
         if change < settings.tolerance:
             break
-    for view in views:
+    for _, view in every:
         view.state = {}
-    return x + np.float32(LEVEL)
+    return [x + np.float32(LEVEL) for x in xs]
