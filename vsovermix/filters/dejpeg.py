@@ -145,14 +145,14 @@ class _Layout:
     upsampling: str  # how a decoder brought coded chroma up to the clip's resolution (when reduce > 1)
 
 
-def _clipped(frame: vs.VideoFrame, fmt: vs.VideoFormat, full: bool) -> np.ndarray | None:
-    """RGB: pixels with a channel at 0 or 255 (8-bit), where the decoder may have clipped and the YCbCr it
-    decoded is lost (left out of the lattice checks; the solver still uses them: widening their intervals
-    cost 4 dB of luma on saturated cels); None for GRAY and YUV (decoded as coded)."""
-    if fmt.color_family != vs.RGB:
-        return None
+def _clipped(frame: vs.VideoFrame, fmt: vs.VideoFormat, full: bool) -> np.ndarray:
+    """Pixels a decoder may have clipped to 0 or 255 (8-bit), where what it decoded is lost: any RGB channel,
+    or the luma of GRAY and YUV (a white page's ringing, a black line's undershoot). They are left out of
+    the lattice checks; the solver still uses them (widening their intervals cost 4 dB of luma on
+    saturated cels)."""
+    planes = range(3) if fmt.color_family == vs.RGB else (0,)
     clipped = None
-    for p in range(3):
+    for p in planes:
         offset, scale = unit_transform(fmt, p, full)
         value = (plane_to_float(frame, p) - np.float32(offset)) * np.float32(255.0 / scale)
         hit = (value <= 0.5) | (value >= 254.5)
@@ -234,7 +234,7 @@ def _estimate_tables(func: FuncLike, frame: vs.VideoFrame, fmt: vs.VideoFormat, 
     for sub, model in dict.fromkeys(candidates):
         reduce = (1 << (sub[0] - own[0]), 1 << (sub[1] - own[1]))
         coded = components[1] if reduce == (1, 1) else coded_from_upsampled(components[1], reduce, model)
-        score = lattice_fit(coded, chroma, _reduce_mask(clipped, reduce))
+        score = lattice_fit(coded, chroma, _reduce_mask(clipped, reduce) if fmt.color_family == vs.RGB else None)
         if not math.isnan(score) and score > best_fit + 0.05:  # prefer the simpler model on a tie
             best, best_fit = (sub, model), score
     tables = JpegTables((ijg_table(quality), chroma, chroma), best[0], None, quality, fit)
@@ -308,7 +308,8 @@ class _TableSource:
         if layout.reduce[1] == (1, 1):
             return "box"
         cb = _to_components(frame, self.fmt, self.full)[1]
-        clipped = _reduce_mask(_clipped(frame, self.fmt, self.full), layout.reduce[1])
+        clipped = _reduce_mask(_clipped(frame, self.fmt, self.full), layout.reduce[1]) \
+            if self.fmt.color_family == vs.RGB else None
         fits = {m: lattice_fit(coded_from_upsampled(cb, layout.reduce[1], m), tables.tables[1], clipped)
                 for m in UPSAMPLING_MODELS}
         return max(fits, key=lambda m: -math.inf if math.isnan(fits[m]) else fits[m])
