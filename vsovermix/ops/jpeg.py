@@ -74,33 +74,36 @@ def ijg_table(quality: int, chroma: bool = False) -> np.ndarray:
     return np.clip((base * scale + 50) // 100, 1, 255).astype(np.int32)
 
 
-def _fft_of(xp: Any) -> Any:
-    if xp is np:
-        import scipy.fft
+def _dct_matrix() -> np.ndarray:
+    """The orthonormal 8-point DCT-II matrix: ``coefficients = D @ samples``."""
+    k = np.arange(BLOCK)
+    matrix = np.sqrt(2.0 / BLOCK) * np.cos(np.pi * (2 * k[None, :] + 1) * k[:, None] / (2 * BLOCK))
+    matrix[0] /= np.sqrt(2.0)
+    return matrix.astype(np.float32)
 
-        return scipy.fft
-    import cupyx.scipy.fft
 
-    return cupyx.scipy.fft
+DCT = _dct_matrix()
+
+
+def _separable(plane: Any, left: np.ndarray, right: np.ndarray) -> Any:
+    """``left @ block @ right`` for every 8x8 block, as two large batched matmuls (SciPy's ``dctn`` over the
+    blocks' axes gives the same to float rounding, at half the speed: tested)."""
+    xp = xp_of(plane)
+    h, w = plane.shape
+    blocks = xp.matmul(plane.reshape(h // BLOCK, BLOCK, w // BLOCK, BLOCK), xp.asarray(right))
+    return xp.matmul(xp.asarray(left), blocks.reshape(h // BLOCK, BLOCK, w)).reshape(h, w)
 
 
 def block_dct(plane: Any) -> Any:
     """Orthonormal 2-D DCT-II of every 8x8 block (JPEG's FDCT), coefficients laid out where their block is.
 
     ``plane``'s height and width are multiples of 8."""
-    xp = xp_of(plane)
-    h, w = plane.shape
-    blocks = plane.reshape(h // BLOCK, BLOCK, w // BLOCK, BLOCK)
-    return _fft_of(xp).dctn(blocks, type=2, norm="ortho", axes=(1, 3)).reshape(h, w).astype(np.float32, copy=False)
+    return _separable(plane.astype(np.float32, copy=False), DCT, DCT.T)
 
 
 def block_idct(coefficients: Any) -> Any:
     """The inverse of ``block_dct`` (its transpose: the transform is orthonormal)."""
-    xp = xp_of(coefficients)
-    h, w = coefficients.shape
-    blocks = coefficients.reshape(h // BLOCK, BLOCK, w // BLOCK, BLOCK)
-    return _fft_of(xp).idctn(blocks, type=2, norm="ortho", axes=(1, 3)).reshape(h, w).astype(np.float32,
-                                                                                            copy=False)
+    return _separable(coefficients.astype(np.float32, copy=False), DCT.T, DCT)
 
 
 def padded_size(length: int) -> int:
