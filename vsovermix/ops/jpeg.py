@@ -20,26 +20,28 @@ resolution, the encoder's 2x2 average. The padding an encoder adds to fill parti
 free (extra unknowns), which keeps every operator's norm at most 1 and the steps fixed.
 
 Values are in 8-bit code units (what JPEG quantises), level-shifted by 128 inside the solver.
-Works on NumPy (SciPy's DCT) and CuPy arrays alike.
+Works on NumPy and CuPy arrays alike (the block DCT is two batched matmuls).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .parallel import parallel_map
-from .resample import xp_of
+from .resample import fit_to_shape, xp_of
 from .superres import shift
 
 __all__ = [
     "BLOCK",
     "CodedView",
     "DejpegSettings",
+    "area_any",
+    "block_any",
     "block_dct",
     "block_idct",
     "coded_from_upsampled",
@@ -122,11 +124,16 @@ def tile_table(table: Any, shape: tuple[int, int]) -> Any:
     return xp.tile(table, (shape[0] // BLOCK, shape[1] // BLOCK))
 
 
+def _coefficients(coded: Any) -> Any:
+    """A decoded plane's (8-bit units) JPEG coefficients: level-shifted, padded as an encoder pads, block DCT."""
+    return block_dct(pad_to_blocks(coded.astype(np.float32) - np.float32(LEVEL)))
+
+
 def quantised_indices(coded: Any, table: np.ndarray) -> tuple[Any, Any]:
     """The coefficient indices ``k`` a decoded plane (8-bit units) was made from, and each coefficient's
     distance from its lattice point ``c - k q`` (code values: rounding noise for a true decode)."""
     xp = xp_of(coded)
-    coefficients = block_dct(pad_to_blocks(coded.astype(np.float32) - np.float32(LEVEL)))
+    coefficients = _coefficients(coded)
     steps = tile_table(xp.asarray(table, dtype=np.float32), coefficients.shape)
     indices = xp.rint(coefficients / steps)
     return indices, coefficients - indices * steps
@@ -136,18 +143,22 @@ NOISE = 0.75  # code values: the spread of a decode's coefficients around their 
 OUTLIERS = 0.05  # share of coefficients the lattice model lets lie anywhere (clipped pixels, edits)
 
 
-def block_any(mask: Any) -> Any:
-    """Per block of a pixel mask (padded to whole blocks with False): does any pixel hold?"""
-    xp = xp_of(mask)
+def area_any(mask: Any, area: tuple[int, int]) -> Any:
+    """Per ``area`` (``(x, y)``) of a pixel mask, padded to whole areas with False: does any pixel hold?"""
+    ax, ay = area
     h, w = mask.shape
-    padded = xp.zeros((padded_size(h), padded_size(w)), dtype=bool)
-    padded[:h, :w] = mask
-    return padded.reshape(padded.shape[0] // BLOCK, BLOCK, padded.shape[1] // BLOCK, BLOCK).any(axis=(1, 3))
+    padded = fit_to_shape(mask, (-(-h // ay) * ay, -(-w // ax) * ax))
+    return padded.reshape(padded.shape[0] // ay, ay, padded.shape[1] // ax, ax).any(axis=(1, 3))
+
+
+def block_any(mask: Any) -> Any:
+    """Per 8x8 block of a pixel mask (padded to whole blocks with False): does any pixel hold?"""
+    return area_any(mask, (BLOCK, BLOCK))
 
 
 def _block_coefficients(coded: Any, untrusted: Any = None) -> Any:
     """Every block's 64 coefficients, ``(blocks, 8, 8)``, leaving out blocks with an ``untrusted`` pixel."""
-    coefficients = block_dct(pad_to_blocks(coded.astype(np.float32) - np.float32(LEVEL)))
+    coefficients = _coefficients(coded)
     h, w = coefficients.shape
     blocks = coefficients.reshape(h // BLOCK, BLOCK, w // BLOCK, BLOCK).transpose(0, 2, 1, 3)
     if untrusted is not None:
@@ -256,8 +267,6 @@ class CodedView:
     offset: tuple[float, float]
     size: tuple[int, int]
     reduce: tuple[int, int] = (1, 1)
-    # Filled by the solver: per-coefficient bounds, block mask, dual variable, free padding.
-    state: dict = field(default_factory=dict, repr=False)
 
 
 def coded_view(coded: Any, table: np.ndarray, offset: tuple[float, float] = (0.0, 0.0),
@@ -296,44 +305,46 @@ def _view_pixel_mask(view: CodedView, shape: tuple[int, int], xp: Any) -> Any:
     return xp.asarray(masks[0][:, None] & masks[1][None, :])
 
 
-def _prepare(view: CodedView, shape: tuple[int, int], settings: DejpegSettings, xp: Any) -> None:
+@dataclass
+class _Constraint:
+    """The solver's hold on one view: its intervals, the blocks it constrains, its dual variable and the
+    encoder's padding of its partial edge blocks (free unknowns, started at edge repetition)."""
+
+    component: int
+    view: CodedView
+    low: Any
+    high: Any
+    mask: Any  # 1 on the blocks whose every real pixel lies on the estimate
+    pad: Any  # 1 on the padding
+    dual: Any
+    free: Any
+    free_bar: Any
+
+
+def _constraint(component: int, view: CodedView, x: Any, settings: DejpegSettings) -> _Constraint:
+    xp = xp_of(x)
     h, w = view.size
     hp, wp = padded_size(h), padded_size(w)
     steps = tile_table(xp.asarray(view.table, dtype=np.float32), (hp, wp))
     indices = xp.asarray(view.indices, dtype=np.float32)
     slack = np.float32(settings.slack)
-    real = xp.zeros((hp, wp), dtype=bool)
-    real[:h, :w] = True
-    inside = xp.ones((hp, wp), dtype=bool)
-    inside[:h, :w] = _view_pixel_mask(view, shape, xp)
-    block_ok = inside.reshape(hp // BLOCK, BLOCK, wp // BLOCK, BLOCK).all(axis=(1, 3))
-    view.state = {
-        "low": (indices - np.float32(0.5)) * steps - slack,
-        "high": (indices + np.float32(0.5)) * steps + slack,
-        "mask": xp.repeat(xp.repeat(block_ok, BLOCK, axis=0), BLOCK, axis=1).astype(np.float32),
-        "pad": (~real).astype(np.float32),
-        "dual": xp.zeros((hp, wp), dtype=np.float32),
-        "free": None,  # the encoder's padding: free unknowns, started at edge repetition
-        "free_bar": None,
-    }
-
-
-def _fit(image: Any, shape: tuple[int, int]) -> Any:
-    """``image`` cropped or zero-padded at the bottom and right to ``shape``."""
-    if image.shape == tuple(shape):
-        return image
-    xp = xp_of(image)
-    out = xp.zeros(shape, dtype=image.dtype)
-    h, w = min(shape[0], image.shape[0]), min(shape[1], image.shape[1])
-    out[:h, :w] = image[:h, :w]
-    return out
+    pad = xp.ones((hp, wp), dtype=np.float32)
+    pad[:h, :w] = 0
+    outside = xp.zeros((hp, wp), dtype=bool)
+    outside[:h, :w] = ~_view_pixel_mask(view, x.shape, xp)
+    block_ok = ~block_any(outside)
+    free = pad_to_blocks(place(x, view)) * pad
+    return _Constraint(component, view, (indices - np.float32(0.5)) * steps - slack,
+                       (indices + np.float32(0.5)) * steps + slack,
+                       xp.repeat(xp.repeat(block_ok, BLOCK, axis=0), BLOCK, axis=1).astype(np.float32), pad,
+                       xp.zeros((hp, wp), dtype=np.float32), free, free)
 
 
 def place(x: Any, view: CodedView) -> Any:
     """``W x``: the view's coded plane (its real size) that the estimate ``x`` predicts; zero outside ``x``."""
     rx, ry = view.reduce
     h, w = view.size
-    moved = _fit(shift(x, rx * view.offset[0], ry * view.offset[1]), (h * ry, w * rx))
+    moved = fit_to_shape(shift(x, rx * view.offset[0], ry * view.offset[1]), (h * ry, w * rx))
     if rx == ry == 1:
         return moved
     return moved.reshape(h, ry, w, rx).mean(axis=(1, 3), dtype=np.float32)
@@ -345,12 +356,12 @@ def place_adjoint(coded: Any, view: CodedView, shape: tuple[int, int]) -> Any:
     rx, ry = view.reduce
     if rx != 1 or ry != 1:
         coded = xp.repeat(xp.repeat(coded, ry, axis=0), rx, axis=1) * np.float32(1.0 / (rx * ry))
-    return shift(_fit(coded, shape), rx * view.offset[0], ry * view.offset[1], transpose=True)
+    return shift(fit_to_shape(coded, shape), rx * view.offset[0], ry * view.offset[1], transpose=True)
 
 
 def _coded(view: CodedView, x: Any, free: Any) -> Any:
     """The view's coded plane (level-shifted), padded to whole blocks with ``free``."""
-    return _fit(place(x, view), free.shape) + free
+    return fit_to_shape(place(x, view), free.shape) + free
 
 
 def _grad(x: Any) -> tuple[Any, Any]:
@@ -386,11 +397,7 @@ def dejpeg_estimate(initial: Sequence[Any], views: Sequence[Sequence[CodedView]]
     xp = xp_of(initial[0])
     shape = initial[0].shape
     xs = [xp.array(plane, dtype=np.float32) - np.float32(LEVEL) for plane in initial]
-    every = [(c, view) for c, component in enumerate(views) for view in component]
-    for c, view in every:
-        _prepare(view, shape, settings, xp)
-        view.state["free"] = (pad_to_blocks(place(xs[c], view)) * view.state["pad"]).astype(np.float32)
-        view.state["free_bar"] = view.state["free"]
+    constraints = [_constraint(c, view, xs[c], settings) for c, component in enumerate(views) for view in component]
     # Step sizes: ||K||^2 <= 8 (gradient) + sum over the views covering a pixel of ||W_j||^2 (<= 1 / reduce^2).
     cover = max(1.0, max(sum(1.0 / (v.reduce[0] * v.reduce[1]) for v in component) for component in views))
     tau = sigma = np.float32(0.99 / math.sqrt(8.0 + 1.1 * cover))
@@ -399,15 +406,13 @@ def dejpeg_estimate(initial: Sequence[Any], views: Sequence[Sequence[CodedView]]
     bars = list(xs)
     run = parallel_map if xp is np else (lambda fn, items: [fn(i) for i in items])
 
-    def data_update(item: tuple[int, CodedView]) -> Any:
-        c, view = item
-        state = view.state
-        v = state["dual"] + sigma * block_dct(_coded(view, bars[c], state["free_bar"]))
-        v -= sigma * xp.clip(v / sigma, state["low"], state["high"])
-        state["dual"] = v * state["mask"]
-        back = block_idct(state["dual"])
-        h, w = view.size
-        return place_adjoint(back[:h, :w], view, shape), back * state["pad"]
+    def data_update(con: _Constraint) -> Any:
+        v = con.dual + sigma * block_dct(_coded(con.view, bars[con.component], con.free_bar))
+        v -= sigma * xp.clip(v / sigma, con.low, con.high)
+        con.dual = v * con.mask
+        back = block_idct(con.dual)
+        h, w = con.view.size
+        return place_adjoint(back[:h, :w], con.view, shape), back * con.pad
 
     for _ in range(settings.iterations):
         norm = None
@@ -422,11 +427,11 @@ def dejpeg_estimate(initial: Sequence[Any], views: Sequence[Sequence[CodedView]]
             px /= scale
             py /= scale
             steps.append(_grad_adjoint(px, py))
-        for (c, view), (back, back_free) in zip(every, run(data_update, every), strict=True):
-            steps[c] += back
-            free = view.state["free"] - tau * back_free
-            view.state["free_bar"] = 2 * free - view.state["free"]
-            view.state["free"] = free
+        for con, (back, back_free) in zip(constraints, run(data_update, constraints), strict=True):
+            steps[con.component] += back
+            free = con.free - tau * back_free
+            con.free_bar = 2 * free - con.free
+            con.free = free
         change = 0.0
         for c, x in enumerate(xs):
             x_new = xp.clip(x - tau * steps[c], np.float32(-LEVEL), np.float32(PEAK8 - LEVEL))
@@ -435,6 +440,4 @@ def dejpeg_estimate(initial: Sequence[Any], views: Sequence[Sequence[CodedView]]
             xs[c] = x_new
         if change < settings.tolerance:
             break
-    for _, view in every:
-        view.state = {}
     return [x + np.float32(LEVEL) for x in xs]

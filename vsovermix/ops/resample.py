@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["KERNELS", "box_reduce", "kernel_taps", "ndimage_of", "sample_bounds", "sample_shifted", "to_numpy",
-           "xp_of"]
+__all__ = ["KERNELS", "box_reduce", "fit_to_shape", "kernel_taps", "ndimage_of", "sample_bounds", "sample_shifted",
+           "to_numpy", "xp_of"]
 
 # name -> support radius in pixels (taps = 2 * radius)
 KERNELS = {"cubic": 2, "lanczos3": 3, "lanczos4": 4}
@@ -124,3 +124,14 @@ def box_reduce(plane: Any, factor: int) -> Any:
             total = part.astype(np.float32) if total is None else total + part
     total *= np.float32(1.0 / (factor * factor))
     return total
+
+
+def fit_to_shape(image: Any, shape: tuple[int, int]) -> Any:
+    """``image`` cropped or zero-padded at the bottom and right to ``shape`` (itself when it already fits)."""
+    if image.shape == tuple(shape):
+        return image
+    xp = xp_of(image)
+    out = xp.zeros(shape, dtype=image.dtype)
+    h, w = min(shape[0], image.shape[0]), min(shape[1], image.shape[1])
+    out[:h, :w] = image[:h, :w]
+    return out

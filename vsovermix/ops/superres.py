@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .parallel import parallel_map
-from .resample import box_reduce, kernel_taps, ndimage_of, xp_of
+from .resample import box_reduce, fit_to_shape, kernel_taps, ndimage_of, xp_of
 
 __all__ = ["SrSettings", "adjoint", "area_upscale", "btv_gradient", "forward", "super_resolve", "superres_canvas"]
 
@@ -95,26 +95,15 @@ def forward(x, offset: tuple[float, float], scale: int, frame_shape: tuple[int, 
     ``frame_shape`` (default: ``x``'s size / ``scale``) is the frame's size: its pixels beyond the
     high-resolution image read zeros (and are masked out of the fit)."""
     h, w = frame_shape or (x.shape[0] // scale, x.shape[1] // scale)
-    return box_reduce(_fit(shift(x, scale * offset[0], scale * offset[1]), (h * scale, w * scale)), scale)
+    return box_reduce(fit_to_shape(shift(x, scale * offset[0], scale * offset[1]), (h * scale, w * scale)), scale)
 
 
 def adjoint(residual, offset: tuple[float, float], scale: int, shape: tuple[int, int] | None = None):
     """``A_k^T residual``, on a high-resolution image of ``shape`` (default: ``scale`` x the residual's)."""
     spread = area_upscale(residual, scale)
     if shape is not None:
-        spread = _fit(spread, shape)
+        spread = fit_to_shape(spread, shape)
     return shift(spread, scale * offset[0], scale * offset[1], transpose=True)
-
-
-def _fit(image, shape: tuple[int, int]):
-    """``image`` cropped or zero-padded at the bottom and right to ``shape``."""
-    if image.shape == tuple(shape):
-        return image
-    xp = xp_of(image)
-    out = xp.zeros(shape, dtype=image.dtype)
-    h, w = min(shape[0], image.shape[0]), min(shape[1], image.shape[1])
-    out[:h, :w] = image[:h, :w]
-    return out
 
 
 def footprint_mask(shape: tuple[int, int], frame_shape: tuple[int, int], offset: tuple[float, float], scale: int,
