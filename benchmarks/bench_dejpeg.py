@@ -74,32 +74,40 @@ def scores(estimate: np.ndarray, truth: np.ndarray, area=np.s_[:, :]) -> dict[st
             "luma": round(psnr(estimate[area] @ JFIF_Y, truth[area] @ JFIF_Y), 2)}
 
 
-def multi_frame(name: str, quality: int, quarter: bool, folder: Path) -> dict[str, object]:
+def jpeg_pan(name: str, quality: int, quarter: bool, folder: Path) -> tuple[vs.VideoNode, np.ndarray, np.ndarray]:
+    """The multi-frame material: the decoded clip, frame 0's truth (RGB) and each frame's offset from frame 0
+    (frame k's pixel (r, c) shows frame 0's (r, c) + offset)."""
     scale = 4  # source px per frame px
     image = source(name, 1)
-    rng = np.random.default_rng(11)
-    steps = rng.integers(0, 24 * scale, size=(FRAMES, 2))
+    steps = np.random.default_rng(11).integers(0, 24 * scale, size=(FRAMES, 2))
     if not quarter:
         steps = steps // scale * scale
     steps[0] = 0
     width, height = FRAME
-    frames, truths = [], []
+    paths, truth = [], None
     for k, (sx, sy) in enumerate(steps):
         crop = image[sy:sy + height * scale, sx:sx + width * scale]
         reduced = np.stack([box_reduce(crop[..., c], scale) for c in range(3)], axis=-1)
-        truths.append(np.clip(np.rint(reduced), 0, 255))
-        path = folder / f"{name[:4]}_q{quality}_{'q' if quarter else 'i'}_{k}.jpg"
-        save_jpeg(reduced, path, quality)
-        frames.append(path)
-    offsets = steps / scale  # frame k's pixel (r, c) shows frame 0's (r, c) + offset
-    clip = decode(frames)
-    truth = truths[0]
-    decoded = [rgb_frame(to_rgb(clip), k) for k in range(FRAMES)]
+        truth = np.clip(np.rint(reduced), 0, 255) if truth is None else truth
+        paths.append(folder / f"{name[:4]}_q{quality}_{'q' if quarter else 'i'}_{k}.jpg")
+        save_jpeg(reduced, paths[-1], quality)
+    return decode(paths), truth, steps / scale
+
+
+def aligned_decodes(clip: vs.VideoNode, offsets: np.ndarray) -> list[np.ndarray]:
+    """Every decoded frame (RGB) moved onto frame 0 with the true offsets (Catmull-Rom, zeros outside)."""
+    rgb = to_rgb(clip)
     aligned = []
-    for k in range(FRAMES):
-        ox, oy = offsets[k]
-        moved = np.stack([shift(decoded[k][..., c].astype(np.float32), -ox, -oy) for c in range(3)], axis=-1)
-        aligned.append(moved.astype(np.float64))
+    for k, (ox, oy) in enumerate(offsets):
+        frame = rgb_frame(rgb, k).astype(np.float32)
+        aligned.append(np.stack([shift(frame[..., c], -ox, -oy) for c in range(3)], axis=-1).astype(np.float64))
+    return aligned
+
+
+def multi_frame(name: str, quality: int, quarter: bool, folder: Path) -> dict[str, object]:
+    clip, truth, offsets = jpeg_pan(name, quality, quarter, folder)
+    aligned = aligned_decodes(clip, offsets)
+    width, height = FRAME
     reach = 2  # the interpolation's reach past a frame's edge
     area = np.s_[int(np.ceil(offsets[:, 1].max())) + reach:height - reach,
                  int(np.ceil(offsets[:, 0].max())) + reach:width - reach]
@@ -109,7 +117,7 @@ def multi_frame(name: str, quality: int, quarter: bool, folder: Path) -> dict[st
     seconds = time.perf_counter() - start
     row = {"case": f"{name} Q{quality} {'quarter-pixel' if quarter else 'integer'}",
            "pan_error_px": round(float(np.abs(np.stack([pan.x, pan.y], 1) - offsets).max()), 4),
-           "single": scores(decoded[0], truth, area),
+           "single": scores(aligned[0], truth, area),
            "mean": scores(np.mean(aligned, axis=0), truth, area),
            "median": scores(np.median(aligned, axis=0), truth, area),
            "ours": scores(ours, truth, area), "ours_seconds": round(seconds, 2)}

@@ -3,6 +3,7 @@ import warnings
 import numpy as np
 import pytest
 import vapoursynth as vs
+from PIL import Image
 
 import vsovermix as vo
 from tests.jpegs import jpeg_pan, luma
@@ -39,7 +40,9 @@ def test_tables_come_from_the_files_and_the_pan_beats_every_single_decode(tmp_pa
 def test_frames_are_the_same_rendered_alone(tmp_path):
     paths, _, _ = jpeg_pan(tmp_path, n=4, quality=30, width=160, height=120)
     clip = core.imgseqs.Read(paths, mismatch=False)
-    in_order = [rgb_of(vo.dejpeg(clip, tr=1, iterations=10), n) for n in range(4)]
+    rendered = vo.dejpeg(clip, tr=1, iterations=10)
+    in_order = [np.stack([np.asarray(f[p], dtype=np.float64) for p in range(3)], axis=-1)
+                for f in rendered.frames(close=True)]
     alone = vo.dejpeg(clip, tr=1, iterations=10)
     for n in (3, 0, 2):
         np.testing.assert_array_equal(rgb_of(alone, n), in_order[n])
@@ -67,6 +70,10 @@ def test_yuv_as_decoded_and_estimated_tables(tmp_path):
     with out.get_frame(0) as f, yuv.get_frame(0) as g:
         ours, decoded = np.asarray(f[0], dtype=np.float64), np.asarray(g[0], dtype=np.float64)
     assert psnr(ours, luma(truth)) > psnr(decoded, luma(truth)) + 0.3
+    full_chroma = tmp_path / "444.jpg"
+    Image.fromarray(truth).save(full_chroma, quality=25, subsampling=0)
+    with pytest.raises(vo.UnsupportedFormatError, match=r"chroma \(YUV420P8\) is reduced more than the JPEG's"):
+        vo.dejpeg(yuv, tr=0, quant=full_chroma)
 
 
 def test_tables_travel_as_props(tmp_path):
@@ -83,7 +90,6 @@ def test_bad_input_is_refused(tmp_path):
     paths, truth, _ = jpeg_pan(tmp_path, n=2, quality=25, width=128, height=96)
     clip = core.imgseqs.Read(paths, mismatch=False)
     png = tmp_path / "clean.png"
-    from PIL import Image
     Image.fromarray(truth).save(png)
     not_jpeg = core.imgseqs.Read([str(png)], mismatch=False)
     with pytest.raises(vo.UnsupportedFormatError, match="do not look like decoded JPEGs"):

@@ -7,7 +7,7 @@ import math
 import os
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from ..ops.jpeg import (
     BLOCK,
     CodedView,
     DejpegSettings,
+    area_any,
     coded_from_upsampled,
     coded_view,
     dejpeg_estimate,
@@ -138,51 +139,46 @@ def _read_tables(path: str) -> JpegTables:
 @dataclass(frozen=True)
 class _Layout:
     """How a clip's planes relate to JPEG components: the estimate is made per component, at the clip's own
-    plane resolution (RGB: full-resolution YCbCr), and ``reduce[c]`` takes it to the coded resolution."""
+    plane resolution (RGB: full-resolution YCbCr), and ``reduce[c]`` (``(x, y)``) takes it to the coded
+    resolution; ``upsampling`` is how a decoder brought coded chroma up to the clip's (when reduce > 1)."""
 
-    family: int
     reduce: tuple[tuple[int, int], ...]
-    upsampling: str  # how a decoder brought coded chroma up to the clip's resolution (when reduce > 1)
+    upsampling: str
 
 
-def _clipped(frame: vs.VideoFrame, fmt: vs.VideoFormat, full: bool) -> np.ndarray:
-    """Pixels a decoder may have clipped to 0 or 255 (8-bit), where what it decoded is lost: any RGB channel,
-    or the luma of GRAY and YUV (a white page's ringing, a black line's undershoot). They are left out of
-    the lattice checks; the solver still uses them (widening their intervals cost 4 dB of luma on
-    saturated cels)."""
-    planes = range(3) if fmt.color_family == vs.RGB else (0,)
-    clipped = None
-    for p in planes:
-        offset, scale = unit_transform(fmt, p, full)
-        value = (plane_to_float(frame, p) - np.float32(offset)) * np.float32(255.0 / scale)
-        hit = (value <= 0.5) | (value >= 254.5)
-        clipped = hit if clipped is None else clipped | hit
-    return clipped
+@dataclass
+class _Decoded:
+    """A decoded frame as JPEG components (Y, Cb, Cr or Y; 8-bit code values at the clip's plane sizes), and
+    the pixels its decoder may have clipped to 0 or 255, where what it decoded is lost: any channel of
+    RGB, the luma of GRAY and YUV (a white page's ringing, a black line's undershoot). Clipped pixels are
+    left out of the lattice checks; the solver still uses them (widening their intervals cost 4 dB of
+    luma on saturated cels)."""
+
+    components: list[np.ndarray]
+    clipped: np.ndarray
+    rgb: bool
+
+    def untrusted(self, component: int, reduce: tuple[int, int]) -> np.ndarray | None:
+        """The clipped pixels that reach ``component``'s coded plane, ``reduce`` times coarser."""
+        if component and not self.rgb:  # YUV chroma was decoded as it is: luma clipping says nothing of it
+            return None
+        return self.clipped if reduce == (1, 1) else area_any(self.clipped, reduce)
 
 
-def _reduce_mask(mask: np.ndarray | None, reduce: tuple[int, int]) -> np.ndarray | None:
-    """A pixel mask at a coded resolution ``reduce`` (``(x, y)``) times coarser: any pixel of the area."""
-    if mask is None or reduce == (1, 1):
-        return mask
-    rx, ry = reduce
-    h, w = -(-mask.shape[0] // ry) * ry, -(-mask.shape[1] // rx) * rx
-    padded = np.zeros((h, w), dtype=bool)
-    padded[:mask.shape[0], :mask.shape[1]] = mask
-    return padded.reshape(h // ry, ry, w // rx, rx).any(axis=(1, 3))
-
-
-def _to_components(frame: vs.VideoFrame, fmt: vs.VideoFormat, full: bool) -> list[np.ndarray]:
-    """The frame's JPEG components (Y, Cb, Cr or Y) in 8-bit code values, at the clip's plane sizes."""
+def _decode(frame: vs.VideoFrame, fmt: vs.VideoFormat, full: bool) -> _Decoded:
     units = []
     for p in range(fmt.num_planes):
         offset, scale = unit_transform(fmt, p, full)
-        units.append((plane_to_float(frame, p) - np.float32(offset)) * np.float32(1.0 / scale))
+        units.append((plane_to_float(frame, p) - np.float32(offset)) * np.float32(255.0 / scale))
     if fmt.color_family == vs.RGB:
-        rgb = np.stack(units, axis=-1) * np.float32(255.0)
+        rgb = np.stack(units, axis=-1)
+        clipped = ((rgb <= 0.5) | (rgb >= 254.5)).any(axis=-1)
         ycc = rgb @ _RGB_TO_YCC.T
-        return [np.ascontiguousarray(ycc[..., 0]), np.ascontiguousarray(ycc[..., 1] + 128),
-                np.ascontiguousarray(ycc[..., 2] + 128)]
-    return [u * np.float32(255.0) + np.float32(128.0 if p else 0.0) for p, u in enumerate(units)]
+        components = [np.ascontiguousarray(ycc[..., 0]), np.ascontiguousarray(ycc[..., 1] + 128),
+                      np.ascontiguousarray(ycc[..., 2] + 128)]
+        return _Decoded(components, clipped, True)
+    components = [u + np.float32(128.0 if p else 0.0) for p, u in enumerate(units)]
+    return _Decoded(components, (components[0] <= 0.5) | (components[0] >= 254.5), False)
 
 
 def _write_components(components: Sequence[np.ndarray], out: vs.VideoFrame, fmt: vs.VideoFormat, full: bool) -> None:
@@ -196,49 +192,59 @@ def _write_components(components: Sequence[np.ndarray], out: vs.VideoFrame, fmt:
         write_float_plane(u * np.float32(scale) + np.float32(offset), out, p)
 
 
-def _coded_planes(components: Sequence[np.ndarray], layout: _Layout) -> list[np.ndarray]:
-    return [c if r == (1, 1) else coded_from_upsampled(c, r, layout.upsampling)
-            for c, r in zip(components, layout.reduce, strict=True)]
+def _own_subsampling(fmt: vs.VideoFormat) -> tuple[int, int]:
+    """The clip's chroma subsampling (log2): RGB is estimated as full-resolution YCbCr."""
+    return (0, 0) if fmt.color_family == vs.RGB else (fmt.subsampling_w, fmt.subsampling_h)
+
+
+def _chroma_reduce(own: tuple[int, int], coded: tuple[int, int]) -> tuple[int, int]:
+    return 1 << (coded[0] - own[0]), 1 << (coded[1] - own[1])
 
 
 def _layout(func: FuncLike, fmt: vs.VideoFormat, tables: JpegTables, upsampling: str) -> _Layout:
     if fmt.color_family == vs.GRAY:
-        return _Layout(vs.GRAY, ((1, 1),), upsampling)
+        return _Layout(((1, 1),), upsampling)
     if len(tables.tables) != 3:
         raise UnsupportedFormatError(func, f"the JPEG tables are for a grey image, but the clip is "
                                            f"{fmt.name}; convert it to GRAY first")
-    own = (0, 0) if fmt.color_family == vs.RGB else (fmt.subsampling_w, fmt.subsampling_h)
+    own = _own_subsampling(fmt)
     if own[0] > tables.subsampling[0] or own[1] > tables.subsampling[1]:
         raise UnsupportedFormatError(func, f"the clip's chroma ({fmt.name}) is reduced more than the JPEG's "
                                            f"(subsampling {tables.subsampling}); give the decoder's own output")
-    chroma = (1 << (tables.subsampling[0] - own[0]), 1 << (tables.subsampling[1] - own[1]))
-    return _Layout(fmt.color_family, ((1, 1), chroma, chroma), upsampling)
+    chroma = _chroma_reduce(own, tables.subsampling)
+    return _Layout(((1, 1), chroma, chroma), upsampling)
 
 
-def _estimate_tables(func: FuncLike, frame: vs.VideoFrame, fmt: vs.VideoFormat, full: bool) -> tuple[JpegTables, str]:
-    """libjpeg-scaled tables that best explain a decoded frame, the chroma subsampling and upsampling."""
-    components = _to_components(frame, fmt, full)
-    clipped = _clipped(frame, fmt, full)
-    quality, fit = estimate_quality(components[0], untrusted=clipped)
+def _chroma_model(decoded: _Decoded, table: np.ndarray, own: tuple[int, int],
+                  subsamplings: Sequence[tuple[int, int]]) -> tuple[tuple[int, int], str]:
+    """The JPEG chroma subsampling (of ``subsamplings``) and decoder upsampling that best put the frame's Cb on
+    ``table``'s lattice; on a tie (within 0.05 nats) the first, simpler one."""
+    best, best_fit = (subsamplings[0], "box"), -math.inf
+    for sub in subsamplings:
+        reduce = _chroma_reduce(own, sub)
+        for model in UPSAMPLING_MODELS if reduce != (1, 1) else ("box",):
+            coded = coded_from_upsampled(decoded.components[1], reduce, model)
+            fit = lattice_fit(coded, table, decoded.untrusted(1, reduce))
+            if not math.isnan(fit) and fit > best_fit + 0.05:
+                best, best_fit = (sub, model), fit
+    return best
+
+
+def _estimate_tables(func: FuncLike, decoded: _Decoded, fmt: vs.VideoFormat) -> tuple[JpegTables, str]:
+    """libjpeg-scaled tables that best explain a decoded frame, with the chroma subsampling and upsampling."""
+    quality, fit = estimate_quality(decoded.components[0], untrusted=decoded.untrusted(0, (1, 1)))
     if math.isnan(fit) or fit < MIN_FIT:
         found = "no texture to tell" if math.isnan(fit) else f"best fit {fit:.2f} nats at quality {quality}"
         raise UnsupportedFormatError(func, f"the frames do not look like decoded JPEGs ({found}); pass "
                                            "quant=vo.jpeg_tables('file.jpg') if they are, or leave them alone")
-    if len(components) == 1:
+    if len(decoded.components) == 1:
         return JpegTables((ijg_table(quality),), (0, 0), None, quality, fit), "box"
     chroma = ijg_table(quality, chroma=True)
-    own = (0, 0) if fmt.color_family == vs.RGB else (fmt.subsampling_w, fmt.subsampling_h)
-    candidates = [((sw, sh), model) for sw in (own[0], 1) for sh in (own[1], 1) if sw >= own[0] and sh >= own[1]
-                  for model in UPSAMPLING_MODELS]
-    best, best_fit = (own, "box"), -math.inf
-    for sub, model in dict.fromkeys(candidates):
-        reduce = (1 << (sub[0] - own[0]), 1 << (sub[1] - own[1]))
-        coded = components[1] if reduce == (1, 1) else coded_from_upsampled(components[1], reduce, model)
-        score = lattice_fit(coded, chroma, _reduce_mask(clipped, reduce) if fmt.color_family == vs.RGB else None)
-        if not math.isnan(score) and score > best_fit + 0.05:  # prefer the simpler model on a tie
-            best, best_fit = (sub, model), score
-    tables = JpegTables((ijg_table(quality), chroma, chroma), best[0], None, quality, fit)
-    return tables, best[1]
+    own = _own_subsampling(fmt)
+    candidates = list(dict.fromkeys((sw, sh) for sw in (own[0], 1) for sh in (own[1], 1)
+                                    if sw >= own[0] and sh >= own[1]))
+    sub, model = _chroma_model(decoded, chroma, own, candidates)
+    return JpegTables((ijg_table(quality), chroma, chroma), sub, None, quality, fit), model
 
 
 def _check_quant(func: FuncLike, quant: object, num_frames: int) -> JpegTables | list[JpegTables] | None:
@@ -273,21 +279,25 @@ class _TableSource:
         self.fmt = clip.format
         with clip.get_frame(0) as first:
             self.full = is_full_range(self.fmt, first.props)
+            decoded = _decode(first, self.fmt, self.full)
             found = self._given(0, first.props)
-            self.estimated: JpegTables | None = None
-            upsampling = "box"
-            if found is None:
-                self.estimated, upsampling = _estimate_tables(func, first, self.fmt, self.full)
-                if self.estimated.confidence < WARN_FIT:
-                    warnings.warn(f"(vsovermix.{func_name(func)}) the JPEG tables were estimated from frame 0 "
-                                  f"with low confidence (quality {self.estimated.quality}, fit "
-                                  f"{self.estimated.confidence:.2f} nats, 2-3 is sure); pass quant= if you "
-                                  "know them", RuntimeWarning, stacklevel=3)
-                found = self.estimated
-            elif self.fmt.color_family != vs.GRAY and len(found.tables) == 3:
-                upsampling = self._upsampling(first, found)
-            self.layout = _layout(func, self.fmt, found, upsampling)
-            self.check(0, found, first)
+            size = (first.width, first.height)
+        self.estimated: JpegTables | None = None
+        if found is None:
+            self.estimated, upsampling = _estimate_tables(func, decoded, self.fmt)
+            if self.estimated.confidence < WARN_FIT:
+                warnings.warn(f"(vsovermix.{func_name(func)}) the JPEG tables were estimated from frame 0 with "
+                              f"low confidence (quality {self.estimated.quality}, fit "
+                              f"{self.estimated.confidence:.2f} nats, 2-3 is sure); pass quant= if you know them",
+                              RuntimeWarning, stacklevel=3)
+            self.layout = _layout(func, self.fmt, self.estimated, upsampling)
+        else:
+            self.layout = _layout(func, self.fmt, found, "box")  # refuses tables that do not fit the clip
+            if len(self.layout.reduce) == 3 and self.layout.reduce[1] != (1, 1):
+                _, upsampling = _chroma_model(decoded, found.tables[1], _own_subsampling(self.fmt),
+                                              [found.subsampling])
+                self.layout = replace(self.layout, upsampling=upsampling)
+            self.check(0, found, decoded, size)
 
     def _given(self, n: int, props: Any) -> JpegTables | None:
         if isinstance(self.quant, JpegTables):
@@ -302,30 +312,17 @@ class _TableSource:
             tables = _read_tables(path)
         return tables
 
-    def _upsampling(self, frame: vs.VideoFrame, tables: JpegTables) -> str:
-        """Which decoder upsampling explains frame 0's chroma best (when the clip's chroma is finer)."""
-        layout = _layout(self.func, self.fmt, tables, "box")
-        if layout.reduce[1] == (1, 1):
-            return "box"
-        cb = _to_components(frame, self.fmt, self.full)[1]
-        clipped = _reduce_mask(_clipped(frame, self.fmt, self.full), layout.reduce[1]) \
-            if self.fmt.color_family == vs.RGB else None
-        fits = {m: lattice_fit(coded_from_upsampled(cb, layout.reduce[1], m), tables.tables[1], clipped)
-                for m in UPSAMPLING_MODELS}
-        return max(fits, key=lambda m: -math.inf if math.isnan(fits[m]) else fits[m])
-
     def tables(self, n: int, props: Any) -> JpegTables:
         found = self._given(n, props)
         return self.estimated if found is None else found
 
-    def check(self, n: int, tables: JpegTables, frame: vs.VideoFrame) -> None:
+    def check(self, n: int, tables: JpegTables, decoded: _Decoded, size: tuple[int, int]) -> None:
         """Refuse frames that the tables do not describe (another size, or coefficients off their lattice)."""
-        if tables.size is not None and tables.size != (frame.width, frame.height):
-            raise UnsupportedFormatError(self.func, f"frame {n} is {frame.width}x{frame.height}, but its JPEG "
-                                                    f"tables are of a {tables.size[0]}x{tables.size[1]} image; "
-                                                    "dejpeg the frames as decoded, before any crop or resize")
-        luma = _to_components(frame, self.fmt, self.full)[0]
-        fit = lattice_fit(luma, tables.tables[0], _clipped(frame, self.fmt, self.full))
+        if tables.size is not None and tables.size != size:
+            raise UnsupportedFormatError(self.func, f"frame {n} is {size[0]}x{size[1]}, but its JPEG tables are "
+                                                    f"of a {tables.size[0]}x{tables.size[1]} image; dejpeg the "
+                                                    "frames as decoded, before any crop or resize")
+        fit = lattice_fit(decoded.components[0], tables.tables[0], decoded.untrusted(0, (1, 1)))
         if not math.isnan(fit) and fit < MIN_FIT:
             raise UnsupportedFormatError(self.func, f"frame {n}'s coefficients do not sit on its JPEG tables' "
                                                     f"lattice (fit {fit:.2f} nats; a decode made with them "
@@ -337,8 +334,9 @@ def _views(components: Sequence[np.ndarray], layout: _Layout, tables: JpegTables
            offset: tuple[float, float], subsampling: Sequence[tuple[int, int]]) -> list[CodedView]:
     """One frame's coded views, one per component; ``offset`` in luma px, ``subsampling`` per plane (log2)."""
     views = []
-    for c, coded in enumerate(_coded_planes(components, layout)):
+    for c, plane in enumerate(components):
         rx, ry = layout.reduce[c]
+        coded = plane if (rx, ry) == (1, 1) else coded_from_upsampled(plane, (rx, ry), layout.upsampling)
         ssw, ssh = subsampling[c]
         views.append(coded_view(coded, tables.tables[c],
                                 (offset[0] / ((1 << ssw) * rx), offset[1] / ((1 << ssh) * ry)), (rx, ry)))
@@ -417,12 +415,13 @@ def dejpeg(clip: vs.VideoNode, tr: int = 4, *, quant: JpegTables | str | Sequenc
         raise UnsupportedFormatError(func, f"frames must be at least 8x8 (one JPEG block), got "
                                            f"{clip.width}x{clip.height}")
     tr = min(tr, clip.num_frames - 1)
-    lazy = None
+    get_pan: Any = None  # the pan of the clip, once measured (tr > 0)
     if tr > 0:
         if pan is not None and (not isinstance(pan, Pan) or len(pan) != clip.num_frames):
             raise InvalidArgumentError(func, f"pan must be the Pan that vo.estimate_pan returned for this clip "
                                              f"({clip.num_frames} frames), got {pan!r:.80}")
-        lazy = pan if pan is not None else LazyPan(func, clip, check_align_args(func, clip, backend=backend))
+        get_pan = (lambda: pan) if pan is not None else \
+            LazyPan(func, clip, check_align_args(func, clip, backend=backend)).get
     source = _TableSource(func, clip, quant)
     fmt = clip.format
     settings = DejpegSettings(iterations=iterations, tolerance=float(tolerance))
@@ -431,14 +430,15 @@ def dejpeg(clip: vs.VideoNode, tr: int = 4, *, quant: JpegTables | str | Sequenc
 
     def render(n: int, indices: Sequence[int], frames: Sequence[vs.VideoFrame]) -> vs.VideoFrame:
         members = sorted({i: k for k, i in enumerate(indices)}.items())  # each input frame once
-        position = None if lazy is None else (lazy if isinstance(lazy, Pan) else lazy.get())
+        position = None if get_pan is None else get_pan()
         components, views = [], []
         for i, k in members:
             frame = frames[k]
             tables = source.tables(i, frame.props)
+            decoded = _decode(frame, fmt, source.full)
             if i == n and tables is not source.estimated:  # each frame is checked once, as its window's centre
-                source.check(i, tables, frame)
-            comps = _to_components(frame, fmt, source.full)
+                source.check(i, tables, decoded, (frame.width, frame.height))
+            comps = decoded.components
             offset = (0.0, 0.0) if position is None else (float(position.x[i] - position.x[n]),
                                                           float(position.y[i] - position.y[n]))
             components.append((comps, offset))
