@@ -57,3 +57,18 @@ def test_stitch_render_sr_doubles_the_still(frames_dir, tmp_path):
     assert main(["stitch", str(frames_dir / "*.png"), "-o", str(plain)]) == 0
     assert main(["stitch", str(frames_dir / "*.png"), "-o", str(big), "--render", "sr", "--scale", "2"]) == 0
     assert read_png(big).shape[:2] == tuple(2 * s for s in read_png(plain).shape[:2])
+
+
+def test_stitch_render_jpeg_reads_the_tables_from_the_files(frames_dir, tmp_path, capsys):
+    from PIL import Image
+
+    folder = tmp_path / "jpegs"
+    folder.mkdir()
+    for png in sorted(frames_dir.glob("*.png")):
+        Image.fromarray(read_png(png)).save(folder / f"{png.stem}.jpg", quality=40)
+    out = tmp_path / "scene.png"
+    assert main(["stitch", str(folder / "*.jpg"), "-o", str(out), "--render", "jpeg"]) == 0
+    assert "(jpeg)" in capsys.readouterr().out
+    assert read_png(out).shape[1] > 160
+    assert main(["stitch", str(frames_dir / "*.png"), "-o", str(tmp_path / "not.png"), "--render", "jpeg"]) == 2
+    assert "do not look like decoded JPEGs" in capsys.readouterr().err

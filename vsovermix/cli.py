@@ -169,8 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     stitch.add_argument("-o", "--output", required=True, help="the PNG to write (never replaced without --force)")
     stitch.add_argument("--start", type=int, default=0, help="first frame of the pan (default 0)")
     stitch.add_argument("--end", type=int, default=None, help="frame after the last one (default: the end)")
-    stitch.add_argument("--render", default="average", choices=["average", "median", "min", "max", "sr"],
-                        help="how frames combine (sr: super-resolution, --scale times larger)")
+    stitch.add_argument("--render", default="average", choices=["average", "median", "min", "max", "sr", "jpeg"],
+                        help="how frames combine (sr: super-resolution, --scale times larger; jpeg: JPEG "
+                        "blocks estimated away, tables read from the files)")
     stitch.add_argument("--scale", type=int, default=2, help="with --render sr: the factor, 2-4 (default 2)")
     stitch.add_argument("--bits", type=int, default=8, choices=[8, 16], help="PNG bit depth (default 8)")
     stitch.add_argument("--kernel", default="lanczos3", choices=["lanczos3", "lanczos4", "cubic"])

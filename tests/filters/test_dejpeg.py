@@ -1,12 +1,15 @@
+import dataclasses
 import warnings
 
 import numpy as np
 import pytest
 import vapoursynth as vs
 from PIL import Image
+from scipy import ndimage
 
 import vsovermix as vo
 from tests.jpegs import jpeg_pan, luma
+from tests.pans import park_rgb
 from vsovermix.ops.metrics import psnr
 
 core = vs.core
@@ -111,3 +114,56 @@ def test_bad_input_is_refused(tmp_path):
         vo.dejpeg(clip, quant=[vo.jpeg_tables(paths[0])])
     with pytest.raises(vo.InvalidArgumentError, match="must be a JPEG file"):
         vo.jpeg_tables(png)
+
+
+def known_pan(clip: vs.VideoNode, offsets) -> vo.Pan:
+    """The pan the frames were cut at (the test is of the render, not of the alignment on 160x120 Q25 frames)."""
+    measured = vo.estimate_pan(clip)
+    return dataclasses.replace(measured, x=np.array([x for x, _ in offsets], float),
+                               y=np.array([y for _, y in offsets], float))
+
+
+def test_stitch_jpeg_beats_the_average_over_the_whole_pan(tmp_path):
+    paths, _, offsets = jpeg_pan(tmp_path, n=6, quality=25)
+    clip = core.imgseqs.Read(paths, mismatch=False)
+    pan = known_pan(clip, offsets)
+    average, jpeg = (vo.stitch(clip, render=r, pan=pan) for r in ("average", "jpeg"))
+    assert jpeg.format.id == vs.RGB24 and (jpeg.width, jpeg.height) == (average.width, average.height)
+    with jpeg.get_frame(0) as f:
+        assert f.props["OvrRender"] == "jpeg" and f.props["OvrFrames"] == 6
+        covered = np.asarray(f.props["_Alpha"][0]) > 0
+    ours, mean = rgb_of(jpeg, 0), rgb_of(average, 0)
+    scene = np.clip(np.rint(park_rgb()), 0, 255)[40:40 + jpeg.height, 60:60 + jpeg.width]
+    seen = ndimage.binary_erosion(covered, iterations=4)
+    assert psnr(luma(ours)[seen], luma(scene)[seen]) > psnr(luma(mean)[seen], luma(scene)[seen]) + 1.0
+    assert psnr(ours[seen], scene[seen]) > psnr(mean[seen], scene[seen]) + 2.0  # joint TV keeps colour in the lines
+    assert (ours[~covered] == 0).all()
+
+
+def test_stitch_jpeg_on_the_decoders_yuv_with_estimated_tables(tmp_path):
+    paths, _, offsets = jpeg_pan(tmp_path, n=5, quality=30, width=128, height=96)
+    clip = core.std.Splice([core.bs.VideoSource(p) for p in paths])  # YUV420P8 as coded, no tables anywhere
+    pan = known_pan(clip, offsets)
+    still = vo.stitch(clip, render="jpeg", pan=pan)
+    average = vo.stitch(clip, render="average", pan=pan)
+    assert still.format.id == vs.YUV420P8
+    with still.get_frame(0) as f, average.get_frame(0) as g:
+        ours, mean = np.asarray(f[0], dtype=np.float64), np.asarray(g[0], dtype=np.float64)
+        covered = np.asarray(f.props["_Alpha"][0]) > 0
+    scene = luma(np.clip(np.rint(park_rgb()), 0, 255)[40:40 + still.height, 60:60 + still.width])
+    common = np.s_[max(y for _, y in offsets):96, max(x for x, _ in offsets):128]  # every frame saw it
+    assert covered[common].all()
+    assert psnr(ours[common], scene[common]) > psnr(mean[common], scene[common]) + 1.0
+
+
+def test_stitch_jpeg_refuses_what_is_not_a_jpeg_pan(tmp_path):
+    paths, truth, _ = jpeg_pan(tmp_path, n=2, quality=25, width=128, height=96)
+    clip = core.imgseqs.Read(paths, mismatch=False)
+    with pytest.raises(vo.InvalidArgumentError, match="quant is for render='jpeg' only"):
+        vo.stitch(clip, quant=paths[0])
+    pngs = []
+    for k, shift in enumerate((0, 5)):
+        pngs.append(str(tmp_path / f"clean{k}.png"))
+        Image.fromarray(np.ascontiguousarray(truth[:, shift:shift + 100])).save(pngs[-1])
+    with pytest.raises(vo.UnsupportedFormatError, match="do not look like decoded JPEGs"):
+        vo.stitch(core.imgseqs.Read(pngs, mismatch=False), render="jpeg")

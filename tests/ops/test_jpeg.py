@@ -4,8 +4,10 @@ import scipy.fft
 from PIL import Image
 
 from tests.jpegs import jpeg_pan
+from tests.pans import park_rgb
 from vsovermix.ops import jpeg
 from vsovermix.ops.metrics import psnr
+from vsovermix.ops.stitch import Canvas
 
 
 def grey_decode(path: str) -> np.ndarray:
@@ -100,3 +102,35 @@ def test_frames_on_other_grids_pin_the_image_down_beyond_their_mean(tmp_path):
     common = np.s_[max(y for _, y in offsets):, max(x for x, _ in offsets):]
     truth = truth.astype(np.float64)
     assert psnr(estimate[common], truth[common]) > psnr(mean[common], truth[common]) + 1.0
+
+
+def test_a_canvas_solved_in_bands_matches_one_solve_and_beats_the_mean(tmp_path):
+    paths, _, offsets = jpeg_pan(tmp_path, n=6, quality=25, width=160, height=120, grey=True)
+    decoded = [grey_decode(p) for p in paths]
+    table = jpeg.ijg_table(25)
+    width, height = 160 + max(x for x, _ in offsets), 120 + max(y for _, y in offsets)
+    canvas = Canvas(width, height, 0.0, 0.0)
+    placements = [canvas.placement(float(x), float(y), 160, 120, 0, 0, "lanczos3") for x, y in offsets]
+    stack = np.full((len(paths), height, width), np.nan, np.float32)
+    for k, (d, (x, y)) in enumerate(zip(decoded, offsets, strict=True)):
+        stack[k, y:y + 120, x:x + 160] = d
+    counts = (~np.isnan(stack)).sum(axis=0)
+    mean = np.where(counts > 0, np.nansum(stack, axis=0) / np.maximum(counts, 1), np.nan).astype(np.float32)
+    fetched = []
+
+    def fetch(i):
+        fetched.append(i)
+        return [jpeg.coded_view(decoded[i], table)]
+
+    settings = jpeg.DejpegSettings(iterations=60)
+    (whole,) = jpeg.dejpeg_canvas(fetch, placements, [mean], settings, band_rows=1000)
+    (banded,) = jpeg.dejpeg_canvas(fetch, placements, [mean], settings, band_rows=24)
+    assert len(fetched) > 2 * len(paths)  # bands re-read the frames that reach them
+    np.testing.assert_array_equal(np.isnan(whole), np.isnan(mean))
+    seen = ~np.isnan(mean)
+    difference = np.abs(banded[seen] - whole[seen])
+    assert difference.mean() < 0.02 and difference.max() < 0.5  # code values: no seams between bands
+    scene = np.asarray(Image.fromarray(np.clip(np.rint(park_rgb()), 0, 255).astype(np.uint8)).convert("L"),
+                       dtype=np.float64)[40:40 + height, 60:60 + width]
+    common = counts == len(paths)
+    assert psnr(banded[common], scene[common]) > psnr(mean[common], scene[common]) + 1.0

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import vapoursynth as vs
 
+from .._progress import progress_callback
 from .._vs.depth import is_full_range, unit_transform
 from .._vs.formats import check_clip, plane_subsampling
 from .._vs.frames import new_frame, plane_to_float, write_float_plane
@@ -26,11 +27,13 @@ from ..ops.jpeg import (
     area_any,
     coded_from_upsampled,
     coded_view,
+    dejpeg_canvas,
     dejpeg_estimate,
     estimate_quality,
     ijg_table,
     lattice_fit,
 )
+from ..ops.stitch import Canvas, FramePlacement, StreamingRender
 from ..ops.superres import shift
 from .align import LazyPan, Pan, check_align_args
 
@@ -181,15 +184,18 @@ def _decode(frame: vs.VideoFrame, fmt: vs.VideoFormat, full: bool) -> _Decoded:
     return _Decoded(components, (components[0] <= 0.5) | (components[0] >= 254.5), False)
 
 
-def _write_components(components: Sequence[np.ndarray], out: vs.VideoFrame, fmt: vs.VideoFormat, full: bool) -> None:
+def _component_planes(components: Sequence[np.ndarray], fmt: vs.VideoFormat, full: bool) -> list[np.ndarray]:
+    """JPEG components (8-bit units) back as the clip's planes (its float code values; NaN stays NaN)."""
     if fmt.color_family == vs.RGB:
         ycc = np.stack([components[0], components[1] - 128, components[2] - 128], axis=-1)
         units = list(np.moveaxis(ycc @ _YCC_TO_RGB.T * np.float32(1.0 / 255.0), -1, 0))
     else:
         units = [(c - np.float32(128.0 if p else 0.0)) * np.float32(1.0 / 255.0) for p, c in enumerate(components)]
+    planes = []
     for p, u in enumerate(units):
         offset, scale = unit_transform(fmt, p, full)
-        write_float_plane(u * np.float32(scale) + np.float32(offset), out, p)
+        planes.append(u * np.float32(scale) + np.float32(offset))
+    return planes
 
 
 def _own_subsampling(fmt: vs.VideoFormat) -> tuple[int, int]:
@@ -269,7 +275,7 @@ def _path_prop(props: Any) -> str | None:
     return path if path.lower().endswith((".jpg", ".jpeg", ".jfif", ".jpe")) else None
 
 
-class _TableSource:
+class TableSource:
     """Frame ``n``'s tables: ``quant=``, else its ``OvrJpegQuant`` props, else the JPEG its ``ImgSeqPath``
     prop names, else the tables estimated from frame 0 at call time."""
 
@@ -331,10 +337,13 @@ class _TableSource:
 
 
 def _views(components: Sequence[np.ndarray], layout: _Layout, tables: JpegTables,
-           offset: tuple[float, float], subsampling: Sequence[tuple[int, int]]) -> list[CodedView]:
-    """One frame's coded views, one per component; ``offset`` in luma px, ``subsampling`` per plane (log2)."""
+           offset: tuple[float, float], subsampling: Sequence[tuple[int, int]],
+           which: Sequence[int] | None = None) -> list[CodedView]:
+    """One frame's coded views of the components ``which`` (default all); ``offset`` in luma px,
+    ``subsampling`` per estimated component (log2)."""
     views = []
-    for c, plane in enumerate(components):
+    for c in range(len(components)) if which is None else which:
+        plane = components[c]
         rx, ry = layout.reduce[c]
         coded = plane if (rx, ry) == (1, 1) else coded_from_upsampled(plane, (rx, ry), layout.upsampling)
         ssw, ssh = subsampling[c]
@@ -354,6 +363,64 @@ def _motion_mean(planes: Sequence[np.ndarray], offsets: Sequence[tuple[float, fl
         weight += shift(ones[:plane.shape[0], :plane.shape[1]], -dx, -dy)
     covered = weight > 0.5
     return np.where(covered, total / np.where(covered, weight, 1), planes[reference]).astype(np.float32)
+
+
+def _estimated_subsampling(fmt: vs.VideoFormat) -> list[tuple[int, int]]:
+    """Each estimated component's subsampling against the clip's luma (log2): RGB is full-resolution YCbCr."""
+    if fmt.color_family == vs.GRAY:
+        return [(0, 0)]
+    return [(0, 0) if fmt.color_family == vs.RGB else plane_subsampling(fmt, p) for p in range(3)]
+
+
+def _tv_groups(shapes: Sequence[tuple[int, int]]) -> list[list[int]]:
+    """Components of one size share one TV (RGB, 4:4:4, GRAY); subsampled chroma is solved on its own."""
+    return [[c for c, s in enumerate(shapes) if s == shape] for shape in dict.fromkeys(shapes)]
+
+
+def jpeg_still(clip: vs.VideoNode, source: TableSource, canvas: Canvas, pan: Pan, kernel: str, feather: int,
+               progress: bool | None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``vo.stitch(render="jpeg")``: the still of a pan of JPEG decodes, as ``(values, cover)`` per clip plane
+    (the clip's float code values, NaN where no frame reaches).
+
+    The average of the decodes on the canvas (as ``render="average"``) is where ``ops.jpeg.dejpeg_canvas``
+    starts; each frame is checked against its tables as it is averaged."""
+    fmt = clip.format
+    subsampling = _estimated_subsampling(fmt)
+    sizes = [(canvas.height >> ssh, canvas.width >> ssw) for ssw, ssh in subsampling]
+
+    def placement(i: int, c: int) -> FramePlacement:
+        ssw, ssh = subsampling[c]
+        return canvas.placement(float(pan.x[i]), float(pan.y[i]), clip.width >> ssw, clip.height >> ssh, ssw, ssh,
+                                kernel)
+
+    def decode(i: int) -> tuple[JpegTables, _Decoded]:
+        with clip.get_frame(i) as frame:
+            return source.tables(i, frame.props), _decode(frame, fmt, source.full)
+
+    accumulators = [StreamingRender("average", w, h, np) for h, w in sizes]
+    bar = progress_callback(progress, "averaging")
+    for i in range(clip.num_frames):
+        tables, decoded = decode(i)
+        if tables is not source.estimated:
+            source.check(i, tables, decoded, (clip.width, clip.height))
+        for c, plane in enumerate(decoded.components):
+            accumulators[c].add(plane, placement(i, c), feather, kernel)
+        if bar is not None:
+            bar(i + 1, clip.num_frames)
+    averages = [acc.result() for acc in accumulators]
+    solved: list[Any] = [None] * len(subsampling)
+    for group in _tv_groups(sizes):
+        def fetch(i: int, group: list[int] = group) -> list[CodedView]:
+            tables, decoded = decode(i)
+            return _views(decoded.components, source.layout, tables, (0.0, 0.0), subsampling, group)
+
+        planes = dejpeg_canvas(fetch, [placement(i, group[0]) for i in range(clip.num_frames)],
+                               [averages[c][0] for c in group], DejpegSettings(),
+                               progress=progress_callback(progress, f"estimating component {group[0]}"))
+        for c, plane in zip(group, planes, strict=True):
+            solved[c] = plane
+    covers = [averages[0 if fmt.color_family == vs.RGB else p][1] for p in range(fmt.num_planes)]
+    return list(zip(_component_planes(solved, fmt, source.full), covers, strict=True))
 
 
 def dejpeg(clip: vs.VideoNode, tr: int = 4, *, quant: JpegTables | str | Sequence[JpegTables] | None = None,
@@ -422,11 +489,11 @@ def dejpeg(clip: vs.VideoNode, tr: int = 4, *, quant: JpegTables | str | Sequenc
                                              f"({clip.num_frames} frames), got {pan!r:.80}")
         get_pan = (lambda: pan) if pan is not None else \
             LazyPan(func, clip, check_align_args(func, clip, backend=backend)).get
-    source = _TableSource(func, clip, quant)
+    source = TableSource(func, clip, quant)
     fmt = clip.format
     settings = DejpegSettings(iterations=iterations, tolerance=float(tolerance))
-    num_planes = 1 if fmt.color_family == vs.GRAY else 3
-    est_subsampling = [(0, 0) if fmt.color_family == vs.RGB else plane_subsampling(fmt, p) for p in range(num_planes)]
+    est_subsampling = _estimated_subsampling(fmt)
+    num_planes = len(est_subsampling)
 
     def render(n: int, indices: Sequence[int], frames: Sequence[vs.VideoFrame]) -> vs.VideoFrame:
         members = sorted({i: k for k, i in enumerate(indices)}.items())  # each input frame once
@@ -450,16 +517,14 @@ def dejpeg(clip: vs.VideoNode, tr: int = 4, *, quant: JpegTables | str | Sequenc
             planes = [comps[c] for comps, _ in components]
             offsets = [(dx / (1 << ssw), dy / (1 << ssh)) for _, (dx, dy) in components]
             initials.append(_motion_mean(planes, offsets, reference) if len(planes) > 1 else planes[0])
-        # Components of one size share the TV (RGB, 4:4:4, GRAY); subsampled chroma is solved on its own.
-        groups = [[c for c in range(num_planes) if initials[c].shape == shape]
-                  for shape in dict.fromkeys(i.shape for i in initials)]
         out_components: list[Any] = [None] * num_planes
-        for group in groups:
+        for group in _tv_groups([i.shape for i in initials]):
             solved = dejpeg_estimate([initials[c] for c in group], [[v[c] for v in views] for c in group], settings)
             for c, plane in zip(group, solved, strict=True):
                 out_components[c] = plane
         out = new_frame(frames[indices.index(n)], ())
-        _write_components(out_components, out, fmt, source.full)
+        for p, plane in enumerate(_component_planes(out_components, fmt, source.full)):
+            write_float_plane(plane, out, p)
         return out
 
     return map_window(clip, tr, render)

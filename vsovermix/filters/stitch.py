@@ -19,17 +19,18 @@ from ..ops.resample import KERNELS, to_numpy
 from ..ops.stitch import RENDERS, StreamingRender, median_render, plan_canvas
 from ..ops.superres import SrSettings, superres_canvas
 from .align import DEFAULT_BORDER, DEFAULT_NEIGHBOURS, MaskLike, Pan, check_align_args, compute_pan
+from .dejpeg import TableSource, jpeg_still
 
 __all__ = ["stitch"]
 
 DEPTHS = (None, 16, 32)
-STITCH_RENDERS = (*RENDERS, "sr")
+STITCH_RENDERS = (*RENDERS, "sr", "jpeg")
 MAX_FEATHER = 256
 
 
 def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = None, kernel: str = "lanczos3",
            feather: int = 8, depth: int | None = None, scale: int = 2, neighbours: int = DEFAULT_NEIGHBOURS,
-           mask: MaskLike = None, border: int = DEFAULT_BORDER,
+           quant: Any = None, mask: MaskLike = None, border: int = DEFAULT_BORDER,
            non_translation: str = "warn", backend: str = "auto", progress: bool | None = None) -> vs.VideoNode:
     """Stitch the frames of a camera pan into one still of the whole scene (a 1-frame clip).
 
@@ -46,6 +47,10 @@ def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = Non
     - ``"sr"``: multi-frame super-resolution of the whole scene, ``scale`` times larger (``vo.superres``'s
       solver, started from the average and run in bands of the canvas, so memory holds one band's
       frames whatever their number).
+    - ``"jpeg"``: for frames that are JPEG decodes (screenshots, Motion-JPEG): the smoothest still whose
+      8x8 DCT coefficients, seen on every frame's own block grid, lie in that frame's quantisation
+      intervals (``vo.dejpeg``'s solver, started from the average and run in bands of the canvas). Tables
+      come from ``quant`` or the frames, as for ``vo.dejpeg``.
 
     Usage Example::
 
@@ -53,6 +58,7 @@ def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = Non
         pan = core.bs.VideoSource("ep01.mkv")[1200:1290]
         still = vo.stitch(pan)                         # 1 frame, as large as the whole scene
         still = vo.stitch(pan, render="median", depth=16)
+        still = vo.stitch(core.imgseqs.Read(sorted(glob.glob("caps/*.jpg"))), render="jpeg")
         still.set_output()
 
     The alignment runs when ``stitch`` is called (it fixes the still's size); the compositing runs when
@@ -62,14 +68,16 @@ def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = Non
     Args:
         clip: A constant-format GRAY, YUV (any subsampling) or RGB clip, 8-16 bit integer or 16/32 bit
             float, of at least 2 frames: one shot of a translating camera.
-        render: ``"average"`` (default), ``"median"``, ``"min"``, ``"max"`` or ``"sr"``.
+        render: ``"average"`` (default), ``"median"``, ``"min"``, ``"max"``, ``"sr"`` or ``"jpeg"``.
         pan: A ``Pan`` from ``vo.estimate_pan`` for this clip, to reuse it; default None measures it.
         kernel: Resampling kernel: ``"lanczos3"`` (default), ``"lanczos4"`` or ``"cubic"``.
         feather: Width in px (of each plane) over which a frame's weight ramps up from its edge, in
-            [0, 256], default 8. Average render only.
+            [0, 256], default 8. Average render, and the average that ``"sr"`` and ``"jpeg"`` start from.
         depth: Output sample type: None (default) = the clip's; 16 = 16-bit integer; 32 = 32-bit float
             (keeps the precision that averaging gains).
         scale: For ``render="sr"`` only: the factor in [2, 4], default 2.
+        quant: For ``render="jpeg"`` only: the quantisation tables, as ``vo.dejpeg``'s ``quant`` (default None:
+            from the frames' props or files, else estimated from frame 0).
         neighbours, mask, border, non_translation, backend: as for ``vo.estimate_pan``.
         progress: Progress bars on stderr: None (default) when stderr is a terminal, True, False.
 
@@ -84,17 +92,21 @@ def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = Non
 
     Raises:
         InvalidArgumentError: an argument out of range, or a ``pan`` of another clip.
-        AlignmentError, ClipTooShortError, UnsupportedFormatError: as for ``vo.estimate_pan``.
+        AlignmentError, ClipTooShortError, UnsupportedFormatError: as for ``vo.estimate_pan``; for ``"jpeg"``
+            also as for ``vo.dejpeg`` (frames that are not JPEG decodes, tables that do not describe them).
     """
     func = stitch
     clip = check_clip(clip, func)
     render = InvalidArgumentError.check_choice(func, "render", render, STITCH_RENDERS)
     scale = InvalidArgumentError.check_int(func, "scale", scale, 2, 4) if render == "sr" else 1
+    if quant is not None and render != "jpeg":
+        raise InvalidArgumentError(func, f"quant is for render='jpeg' only, got it with render={render!r}")
     kernel = InvalidArgumentError.check_choice(func, "kernel", kernel, KERNELS)
     feather = InvalidArgumentError.check_int(func, "feather", feather, 0, MAX_FEATHER)
     if depth not in DEPTHS:
         raise InvalidArgumentError(func, f"depth must be None (the clip's), 16 (integer) or 32 (float), got {depth!r}")
     settings = check_align_args(func, clip, neighbours, mask, border, non_translation, backend)
+    tables = TableSource(func, clip, quant) if render == "jpeg" else None  # refuses non-JPEG frames before aligning
     if pan is None:
         pan = compute_pan(func, clip, settings, progress_callback(progress, "aligning"))
     elif not isinstance(pan, Pan) or len(pan) != clip.num_frames or (pan.width, pan.height) != (clip.width,
@@ -134,7 +146,9 @@ def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = Non
             props = dict(first.props)
         full = is_full_range(fmt, props)
         results: list[tuple[np.ndarray, np.ndarray]] = []
-        if render == "median":  # bands re-read the frames: read only the plane being reduced
+        if tables is not None:
+            results = jpeg_still(clip, tables, canvas, pan, kernel, feather, progress)
+        elif render == "median":  # bands re-read the frames: read only the plane being reduced
             for p in all_planes:
                 results.append(median_render(lambda i, p=p: fetch(i, (p,))[0],
                                              [placement(i, p) for i in range(clip.num_frames)], *canvas_sizes[p],

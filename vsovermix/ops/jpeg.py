@@ -26,7 +26,7 @@ Works on NumPy and CuPy arrays alike (the block DCT is two batched matmuls).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +46,7 @@ __all__ = [
     "block_idct",
     "coded_from_upsampled",
     "coded_view",
+    "dejpeg_canvas",
     "dejpeg_estimate",
     "estimate_quality",
     "ijg_table",
@@ -364,6 +365,19 @@ def _coded(view: CodedView, x: Any, free: Any) -> Any:
     return fit_to_shape(place(x, view), free.shape) + free
 
 
+def _coverage(views: Sequence[CodedView], shape: tuple[int, int]) -> float:
+    """The most any pixel of an estimate of ``shape`` is seen by ``views`` (each counting ``1 / reduce``
+    area), with the interpolation's reach: a long pan's views each cover a part of a canvas, and the
+    step sizes follow what overlaps, not how many views there are."""
+    seen = np.zeros(shape, dtype=np.float32)
+    for view in views:
+        (rx, ry), (h, w) = view.reduce, view.size
+        r0, c0 = math.floor(ry * view.offset[1]) - 1, math.floor(rx * view.offset[0]) - 1
+        r1, c1 = math.ceil(ry * (view.offset[1] + h)) + 2, math.ceil(rx * (view.offset[0] + w)) + 2
+        seen[max(r0, 0):max(r1, 0), max(c0, 0):max(c1, 0)] += np.float32(1.0 / (rx * ry))
+    return float(seen.max()) if seen.size else 0.0
+
+
 def _grad(x: Any) -> tuple[Any, Any]:
     xp = xp_of(x)
     gx = xp.zeros_like(x)
@@ -398,8 +412,8 @@ def dejpeg_estimate(initial: Sequence[Any], views: Sequence[Sequence[CodedView]]
     shape = initial[0].shape
     xs = [xp.array(plane, dtype=np.float32) - np.float32(LEVEL) for plane in initial]
     constraints = [_constraint(c, view, xs[c], settings) for c, component in enumerate(views) for view in component]
-    # Step sizes: ||K||^2 <= 8 (gradient) + sum over the views covering a pixel of ||W_j||^2 (<= 1 / reduce^2).
-    cover = max(1.0, max(sum(1.0 / (v.reduce[0] * v.reduce[1]) for v in component) for component in views))
+    # Step sizes: ||K||^2 <= 8 (gradient) + the most any pixel is seen (sum of ||W_j||^2 <= 1 / reduce^2).
+    cover = max(1.0, max(_coverage(component, shape) for component in views))
     tau = sigma = np.float32(0.99 / math.sqrt(8.0 + 1.1 * cover))
     lam = np.float32(settings.tv)
     duals = [(xp.zeros_like(x), xp.zeros_like(x)) for x in xs]
@@ -441,3 +455,55 @@ def dejpeg_estimate(initial: Sequence[Any], views: Sequence[Sequence[CodedView]]
         if change < settings.tolerance:
             break
     return [x + np.float32(LEVEL) for x in xs]
+
+
+BAND_MARGIN = 32  # rows solved on both sides of a band (at least a block and the interpolation's reach)
+
+
+def dejpeg_canvas(fetch: Callable[[int], Sequence[CodedView]], placements: Sequence[Any], initial: Sequence[np.ndarray],
+                  settings: DejpegSettings = DejpegSettings(), band_rows: int = 256,
+                  progress: Callable[[int, int], None] | None = None) -> list[np.ndarray]:
+    """``dejpeg_estimate`` of a whole stitched canvas, in bands of ``band_rows`` canvas rows.
+
+    ``initial[c]`` is component ``c``'s canvas to start from (8-bit units, NaN where no frame reaches; all
+    of one size), ``placements[i]`` frame ``i``'s ``ops.stitch.FramePlacement`` on it (canvas pixel ``X``
+    shows frame pixel ``X + shift``) and ``fetch(i)`` frame ``i``'s ``CodedView`` s, one per component, of
+    the whole frame at offset 0, called once per band the frame reaches. A band is solved from the block
+    rows of every frame that reach it, on the rows those blocks cover plus a margin, so every block that
+    constrains the band's own rows is whole inside the solve; memory holds one band's blocks whatever the
+    number of frames. Returns one canvas per component, NaN where ``initial`` is NaN."""
+    height, width = initial[0].shape
+    covered = ~np.isnan(initial[0])
+    starts = [np.where(covered, plane, np.float32(np.nanmean(plane) if covered.any() else LEVEL)).astype(np.float32)
+              for plane in initial]
+    outs = [np.full((height, width), np.nan, dtype=np.float32) for _ in initial]
+    bands = list(range(0, height, band_rows))
+    for done, top in enumerate(bands):
+        bottom = min(top + band_rows, height)
+        lo, hi = max(top - BAND_MARGIN, 0), min(bottom + BAND_MARGIN, height)
+        reaching = []  # (component, placement, whole-frame view, first block row, end block row)
+        for i, place in enumerate(placements):
+            if place.rows[0] >= hi or place.rows[1] <= lo:
+                continue
+            for c, view in enumerate(fetch(i)):
+                ry = view.reduce[1]
+                # Coded block row b shows frame rows 8 b ry .. 8 (b + 1) ry, that is canvas rows minus shift_y;
+                # blocks not whole inside the solve's rows are left out by its mask.
+                first = max(0, math.floor((lo + place.shift_y) / (BLOCK * ry)))
+                end = min(view.indices.shape[0] // BLOCK, math.ceil((hi + place.shift_y) / (BLOCK * ry)))
+                if end > first:
+                    reaching.append((c, place, view, first, end))
+        views: list[list[CodedView]] = [[] for _ in initial]
+        for c, place, view, first, end in reaching:
+            rx, ry = view.reduce
+            rows = min(end * BLOCK, view.size[0]) - first * BLOCK
+            views[c].append(CodedView(view.indices[first * BLOCK:end * BLOCK], view.table,
+                                      (-place.shift_x / rx, first * BLOCK - (place.shift_y + lo) / ry),
+                                      (rows, view.size[1]), view.reduce))
+        if all(views):
+            solved = dejpeg_estimate([start[lo:hi] for start in starts], views, settings)
+            for out, plane in zip(outs, solved, strict=True):
+                out[top:bottom] = np.where(covered[top:bottom], plane[top - lo:bottom - lo], np.nan)
+        if progress is not None:
+            progress(done + 1, len(bands))
+    return outs
