@@ -11,7 +11,10 @@ RGB comparisons convert every result with the same ``resize.Bicubic`` (BT.601, f
   frames cover, luma (JFIF Y) and RGB.
 - Single image, Q25: one 640x480 frame: ``jpegqs -q 6`` (apt ``jpegqs``), ffmpeg ``spp=quality=6`` at the
   best of qp 4..24 (chosen with the truth: generous to the peer), ours with ``tr=0``.
-- Speed: one 1080p frame from a window of 8 frames (vertical pan), pan estimate and solve timed apart.
+- Whole still: ``vo.stitch`` of the same 8-frame pans, ``render="jpeg"`` against ``"average"`` and
+  ``"median"`` (one alignment for all), PSNR on every pixel some frame covers (4 px in from the edge).
+- Speed: one 1080p frame from a window of 8 frames (vertical pan), pan estimate and solve timed apart;
+  the still of the same 8 frames (1920x1339) with ``render="jpeg"``.
 
     .venv/bin/python benchmarks/bench_dejpeg.py      # writes benchmarks/results/dejpeg.json (needs .[bench])
 """
@@ -28,10 +31,11 @@ from pathlib import Path
 import numpy as np
 import vapoursynth as vs
 from PIL import Image
+from scipy import ndimage
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import metadata, write_result
-from vsovermix import dejpeg, estimate_pan
+from vsovermix import dejpeg, estimate_pan, stitch
 from vsovermix._ffmpeg import ffmpeg_executable
 from vsovermix._png import read_png
 from vsovermix.ops.metrics import psnr
@@ -126,6 +130,32 @@ def multi_frame(name: str, quality: int, quarter: bool, folder: Path) -> dict[st
     return row
 
 
+def whole_still(name: str, quality: int, quarter: bool, folder: Path) -> dict[str, object]:
+    clip, _, _ = jpeg_pan(name, quality, quarter, folder)
+    scene = source(name, 4)  # the pans' frames are box-reduced 4x crops of it, frame 0 at its top-left
+    pan = estimate_pan(clip)
+    row: dict[str, object] = {"case": f"{name} Q{quality} {'quarter-pixel' if quarter else 'integer'}"}
+    for render in ("average", "median", "jpeg"):
+        start = time.perf_counter()
+        still = stitch(clip, render=render, pan=pan)
+        with still.get_frame(0) as f:
+            origin = (int(f.props["OvrOriginX"]), int(f.props["OvrOriginY"]))
+            covered = np.asarray(f.props["_Alpha"][0]) > 0
+        estimate = rgb_frame(to_rgb(still), 0)
+        seconds = time.perf_counter() - start
+        # The still may start a pixel left of or above frame 0 (pan error): no truth there.
+        truth = np.full(estimate.shape, np.nan)
+        (x0, y0), (skip_x, skip_y) = origin, (max(-origin[0], 0), max(-origin[1], 0))
+        known = np.clip(np.rint(scene[y0 + skip_y:y0 + still.height, x0 + skip_x:x0 + still.width]), 0, 255)
+        truth[skip_y:skip_y + known.shape[0], skip_x:skip_x + known.shape[1]] = known
+        area = ndimage.binary_erosion(covered, iterations=4) & ~np.isnan(truth).any(axis=-1)
+        row[render] = scores(estimate, truth, area)
+        row[f"{render}_seconds"] = round(seconds, 2)
+    row["gain_over_average_luma"] = round(row["jpeg"]["luma"] - row["average"]["luma"], 2)
+    print(row, flush=True)
+    return row
+
+
 def spp(path: Path, qp: int, folder: Path) -> np.ndarray:
     out = folder / f"spp{qp}.png"
     subprocess.run([ffmpeg_executable(dejpeg), "-v", "error", "-y", "-i", str(path), "-vf",
@@ -169,7 +199,12 @@ def speed_1080p(folder: Path) -> dict[str, float]:
     with dejpeg(clip, tr=4, pan=pan).get_frame(4) as _:
         pass
     solve = time.perf_counter() - start
-    result = {"frames": FRAMES, "pan_seconds": round(aligned, 2), "estimate_seconds": round(solve, 2)}
+    start = time.perf_counter()
+    still = stitch(clip, render="jpeg", pan=pan)
+    with still.get_frame(0) as _:
+        pass
+    result = {"frames": FRAMES, "pan_seconds": round(aligned, 2), "estimate_seconds": round(solve, 2),
+              "still_size": [still.width, still.height], "still_seconds": round(time.perf_counter() - start, 2)}
     print(result, flush=True)
     return result
 
@@ -178,9 +213,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         multi = [multi_frame("park_detail.png", q, quarter, folder) for q in (25, 50) for quarter in (False, True)]
+        stills = [whole_still("park_detail.png", 25, quarter, folder) for quarter in (False, True)]
         single = [single_image("park_detail.png", 2, folder), single_image("lineart_crop.png", 1, folder)]
         speed = speed_1080p(folder)
-    write_result("dejpeg", {"meta": metadata(), "multi_frame": multi, "single_image": single, "speed_1080p": speed})
+    write_result("dejpeg", {"meta": metadata(), "multi_frame": multi, "whole_still": stills,
+                           "single_image": single, "speed_1080p": speed})
 
 
 if __name__ == "__main__":
