@@ -167,3 +167,13 @@ def test_stitch_jpeg_refuses_what_is_not_a_jpeg_pan(tmp_path):
         Image.fromarray(np.ascontiguousarray(truth[:, shift:shift + 100])).save(pngs[-1])
     with pytest.raises(vo.UnsupportedFormatError, match="do not look like decoded JPEGs"):
         vo.stitch(core.imgseqs.Read(pngs, mismatch=False), render="jpeg")
+
+
+def test_cupy_backend_gives_the_numpy_frames(cupy, tmp_path):
+    paths, _, _ = jpeg_pan(tmp_path, n=3, quality=25, width=128, height=96)
+    clip = core.imgseqs.Read(paths, mismatch=False)
+    pan = vo.estimate_pan(clip, backend="numpy")  # the solvers are compared, not the alignments
+    on_gpu, on_cpu = (rgb_of(vo.dejpeg(clip, tr=1, iterations=20, pan=pan, backend=b), 1) for b in ("cupy", "numpy"))
+    assert np.abs(on_gpu - on_cpu).max() <= 1 and np.abs(on_gpu - on_cpu).mean() < 0.05
+    still_gpu, still_cpu = (rgb_of(vo.stitch(clip, render="jpeg", pan=pan, backend=b), 0) for b in ("cupy", "numpy"))
+    assert np.abs(still_gpu - still_cpu).max() <= 1 and np.abs(still_gpu - still_cpu).mean() < 0.05

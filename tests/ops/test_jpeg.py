@@ -134,3 +134,27 @@ def test_a_canvas_solved_in_bands_matches_one_solve_and_beats_the_mean(tmp_path)
                        dtype=np.float64)[40:40 + height, 60:60 + width]
     common = counts == len(paths)
     assert psnr(banded[common], scene[common]) > psnr(mean[common], scene[common]) + 1.0
+
+
+def test_dual_step_and_solver_agree_across_backends(cupy, tmp_path):
+    from tests.conftest import to_numpy
+
+    rng = np.random.default_rng(4)
+    coded = rng.uniform(-128, 127, size=(24, 40)).astype(np.float32)
+    steps = jpeg.tile_table(jpeg.ijg_table(30).astype(np.float32), coded.shape)
+    indices = np.rint(jpeg.block_dct(coded) / steps) + rng.integers(-1, 2, size=coded.shape)
+    low, high = (indices - 0.5) * steps, (indices + 0.5) * steps
+    dual = rng.normal(scale=5.0, size=coded.shape).astype(np.float32)
+    mask = np.repeat(np.repeat(rng.integers(0, 2, size=(3, 5)), 8, axis=0), 8, axis=1).astype(np.float32)
+    want = jpeg.jpeg_dual_step(coded, dual, low, high, mask, 0.3)
+    got = jpeg.jpeg_dual_step(*(cupy.asarray(a, dtype=cupy.float32) for a in (coded, dual, low, high, mask)), 0.3)
+    for w, g in zip(want, got, strict=True):
+        np.testing.assert_allclose(to_numpy(g), w, atol=2e-3)
+    paths, _, offsets = jpeg_pan(tmp_path, n=3, quality=25, width=96, height=64, grey=True)
+    views = [[jpeg.coded_view(grey_decode(p), jpeg.ijg_table(25), (float(x) + 0.5, float(y)))
+              for p, (x, y) in zip(paths, offsets, strict=True)]]
+    start = grey_decode(paths[0])
+    settings = jpeg.DejpegSettings(iterations=10, tolerance=0.0)
+    (want_x,) = jpeg.dejpeg_estimate([start], views, settings)
+    (got_x,) = jpeg.dejpeg_estimate([cupy.asarray(start)], views, settings)
+    np.testing.assert_allclose(to_numpy(got_x), want_x, atol=0.05)

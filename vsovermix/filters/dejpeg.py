@@ -19,6 +19,7 @@ from .._vs.depth import is_full_range, unit_transform
 from .._vs.formats import check_clip, plane_subsampling
 from .._vs.frames import new_frame, plane_to_float, write_float_plane
 from .._vs.windows import map_window
+from ..backend import array_module, resolve_backend
 from ..errors import ArgumentTypeError, FuncLike, InvalidArgumentError, UnsupportedFormatError, func_name
 from ..ops.jpeg import (
     BLOCK,
@@ -33,6 +34,7 @@ from ..ops.jpeg import (
     ijg_table,
     lattice_fit,
 )
+from ..ops.resample import to_numpy
 from ..ops.stitch import Canvas, FramePlacement, StreamingRender
 from ..ops.superres import shift
 from .align import LazyPan, Pan, check_align_args
@@ -378,9 +380,9 @@ def _tv_groups(shapes: Sequence[tuple[int, int]]) -> list[list[int]]:
 
 
 def jpeg_still(clip: vs.VideoNode, source: TableSource, canvas: Canvas, pan: Pan, kernel: str, feather: int,
-               progress: bool | None) -> list[tuple[np.ndarray, np.ndarray]]:
+               xp: Any, progress: bool | None) -> list[tuple[np.ndarray, np.ndarray]]:
     """``vo.stitch(render="jpeg")``: the still of a pan of JPEG decodes, as ``(values, cover)`` per clip plane
-    (the clip's float code values, NaN where no frame reaches).
+    (the clip's float code values, NaN where no frame reaches); the solve runs on ``xp``.
 
     The average of the decodes on the canvas (as ``render="average"``) is where ``ops.jpeg.dejpeg_canvas``
     starts; each frame is checked against its tables as it is averaged."""
@@ -415,7 +417,7 @@ def jpeg_still(clip: vs.VideoNode, source: TableSource, canvas: Canvas, pan: Pan
             return _views(decoded.components, source.layout, tables, (0.0, 0.0), subsampling, group)
 
         planes = dejpeg_canvas(fetch, [placement(i, group[0]) for i in range(clip.num_frames)],
-                               [averages[c][0] for c in group], DejpegSettings(),
+                               [averages[c][0] for c in group], DejpegSettings(), xp=xp,
                                progress=progress_callback(progress, f"estimating component {group[0]}"))
         for c, plane in zip(group, planes, strict=True):
             solved[c] = plane
@@ -461,7 +463,7 @@ def dejpeg(clip: vs.VideoNode, tr: int = 4, *, quant: JpegTables | str | Sequenc
             values), in [0, 1], default 0.005.
         pan: A ``Pan`` from ``vo.estimate_pan`` for this clip, to reuse it; default None measures it on first
             use (only when ``tr > 0``).
-        backend: ``"auto"`` (default), ``"cupy"`` or ``"numpy"``, for the alignment; the solver runs on NumPy.
+        backend: ``"auto"`` (default), ``"cupy"`` or ``"numpy"``: where the alignment and the solver run.
 
     Returns:
         A clip of the same format, size and length, props kept.
@@ -490,6 +492,7 @@ def dejpeg(clip: vs.VideoNode, tr: int = 4, *, quant: JpegTables | str | Sequenc
         get_pan = (lambda: pan) if pan is not None else \
             LazyPan(func, clip, check_align_args(func, clip, backend=backend)).get
     source = TableSource(func, clip, quant)
+    xp = array_module(resolve_backend(backend, func))
     fmt = clip.format
     settings = DejpegSettings(iterations=iterations, tolerance=float(tolerance))
     est_subsampling = _estimated_subsampling(fmt)
@@ -519,9 +522,10 @@ def dejpeg(clip: vs.VideoNode, tr: int = 4, *, quant: JpegTables | str | Sequenc
             initials.append(_motion_mean(planes, offsets, reference) if len(planes) > 1 else planes[0])
         out_components: list[Any] = [None] * num_planes
         for group in _tv_groups([i.shape for i in initials]):
-            solved = dejpeg_estimate([initials[c] for c in group], [[v[c] for v in views] for c in group], settings)
+            solved = dejpeg_estimate([xp.asarray(initials[c]) for c in group], [[v[c] for v in views] for c in group],
+                                     settings)
             for c, plane in zip(group, solved, strict=True):
-                out_components[c] = plane
+                out_components[c] = to_numpy(plane)
         out = new_frame(frames[indices.index(n)], ())
         for p, plane in enumerate(_component_planes(out_components, fmt, source.full)):
             write_float_plane(plane, out, p)

@@ -147,7 +147,7 @@ def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = Non
         full = is_full_range(fmt, props)
         results: list[tuple[np.ndarray, np.ndarray]] = []
         if tables is not None:
-            results = jpeg_still(clip, tables, canvas, pan, kernel, feather, progress)
+            results = jpeg_still(clip, tables, canvas, pan, kernel, feather, xp, progress)
         elif render == "median":  # bands re-read the frames: read only the plane being reduced
             for p in all_planes:
                 results.append(median_render(lambda i, p=p: fetch(i, (p,))[0],

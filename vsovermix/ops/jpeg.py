@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from .parallel import parallel_map
-from .resample import fit_to_shape, xp_of
+from .resample import fit_to_shape, to_numpy, xp_of
 from .superres import shift
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "dejpeg_estimate",
     "estimate_quality",
     "ijg_table",
+    "jpeg_dual_step",
     "lattice_fit",
     "place",
     "place_adjoint",
@@ -365,6 +366,22 @@ def _coded(view: CodedView, x: Any, free: Any) -> Any:
     return fit_to_shape(place(x, view), free.shape) + free
 
 
+def jpeg_dual_step(coded: Any, dual: Any, low: Any, high: Any, mask: Any, sigma: float) -> tuple[Any, Any]:
+    """One dual step of the constraint ``DCT(coded) in [low, high]`` (coefficient planes of ``coded``'s
+    size, whole blocks): ``v = dual + sigma DCT(coded)``, the new dual ``mask (v - sigma clip(v / sigma,
+    low, high))`` and its back-projection ``IDCT(new dual)``. On CuPy one fused kernel per block
+    (``_cuda/kernels/jpeg_project.cu``)."""
+    if type(coded).__module__.startswith("cupy"):
+        from .._cuda.jpeg import jpeg_dual_step_cuda
+
+        return jpeg_dual_step_cuda(coded, dual, low, high, mask, sigma)
+    xp = xp_of(coded)
+    step = np.float32(sigma)
+    moved = dual + step * block_dct(coded)
+    updated = (moved - step * xp.clip(moved / step, low, high)) * mask
+    return updated, block_idct(updated)
+
+
 def _coverage(views: Sequence[CodedView], shape: tuple[int, int]) -> float:
     """The most any pixel of an estimate of ``shape`` is seen by ``views`` (each counting ``1 / reduce``
     area), with the interpolation's reach: a long pan's views each cover a part of a canvas, and the
@@ -421,10 +438,8 @@ def dejpeg_estimate(initial: Sequence[Any], views: Sequence[Sequence[CodedView]]
     run = parallel_map if xp is np else (lambda fn, items: [fn(i) for i in items])
 
     def data_update(con: _Constraint) -> Any:
-        v = con.dual + sigma * block_dct(_coded(con.view, bars[con.component], con.free_bar))
-        v -= sigma * xp.clip(v / sigma, con.low, con.high)
-        con.dual = v * con.mask
-        back = block_idct(con.dual)
+        con.dual, back = jpeg_dual_step(_coded(con.view, bars[con.component], con.free_bar), con.dual, con.low,
+                                        con.high, con.mask, float(sigma))
         h, w = con.view.size
         return place_adjoint(back[:h, :w], con.view, shape), back * con.pad
 
@@ -461,17 +476,18 @@ BAND_MARGIN = 32  # rows solved on both sides of a band (at least a block and th
 
 
 def dejpeg_canvas(fetch: Callable[[int], Sequence[CodedView]], placements: Sequence[Any], initial: Sequence[np.ndarray],
-                  settings: DejpegSettings = DejpegSettings(), band_rows: int = 256,
+                  settings: DejpegSettings = DejpegSettings(), band_rows: int = 256, xp: Any = np,
                   progress: Callable[[int, int], None] | None = None) -> list[np.ndarray]:
     """``dejpeg_estimate`` of a whole stitched canvas, in bands of ``band_rows`` canvas rows.
 
     ``initial[c]`` is component ``c``'s canvas to start from (8-bit units, NaN where no frame reaches; all
     of one size), ``placements[i]`` frame ``i``'s ``ops.stitch.FramePlacement`` on it (canvas pixel ``X``
     shows frame pixel ``X + shift``) and ``fetch(i)`` frame ``i``'s ``CodedView`` s, one per component, of
-    the whole frame at offset 0, called once per band the frame reaches. A band is solved from the block
-    rows of every frame that reach it, on the rows those blocks cover plus a margin, so every block that
-    constrains the band's own rows is whole inside the solve; memory holds one band's blocks whatever the
-    number of frames. Returns one canvas per component, NaN where ``initial`` is NaN."""
+    the whole frame at offset 0, called once per band the frame reaches. A band is solved on its rows and
+    ``BAND_MARGIN`` more on both sides, from every frame's blocks that lie whole inside them, so the
+    blocks that constrain the band's own rows all take part (bands match one solve to about 0.001 code
+    values, tested); memory holds one band's blocks whatever the number of frames. Each band is solved on
+    ``xp`` (NumPy or CuPy). Returns one NumPy canvas per component, NaN where ``initial`` is NaN."""
     height, width = initial[0].shape
     covered = ~np.isnan(initial[0])
     starts = [np.where(covered, plane, np.float32(np.nanmean(plane) if covered.any() else LEVEL)).astype(np.float32)
@@ -501,9 +517,9 @@ def dejpeg_canvas(fetch: Callable[[int], Sequence[CodedView]], placements: Seque
                                       (-place.shift_x / rx, first * BLOCK - (place.shift_y + lo) / ry),
                                       (rows, view.size[1]), view.reduce))
         if all(views):
-            solved = dejpeg_estimate([start[lo:hi] for start in starts], views, settings)
+            solved = dejpeg_estimate([xp.asarray(start[lo:hi]) for start in starts], views, settings)
             for out, plane in zip(outs, solved, strict=True):
-                out[top:bottom] = np.where(covered[top:bottom], plane[top - lo:bottom - lo], np.nan)
+                out[top:bottom] = np.where(covered[top:bottom], to_numpy(plane[top - lo:bottom - lo]), np.nan)
         if progress is not None:
             progress(done + 1, len(bands))
     return outs
