@@ -10,7 +10,8 @@ RGB comparisons convert every result with the same ``resize.Bicubic`` (BT.601, f
   are of the decodes moved onto frame 0 with the true offsets (Catmull-Rom); PSNR on the area all
   frames cover, luma (JFIF Y) and RGB.
 - Single image, Q25: one 640x480 frame: ``jpegqs -q 6`` (apt ``jpegqs``), ffmpeg ``spp=quality=6`` at the
-  best of qp 4..24 (chosen with the truth: generous to the peer), ours with ``tr=0``.
+  best of qp 4..24 (chosen with the truth: generous to the peer), ours with ``tr=0`` on the YUV decode
+  (4:2:0 out) and on imgseqs' RGB decode (chroma estimated at full resolution, as jpegqs outputs it).
 - Whole still: ``vo.stitch`` of the same 8-frame pans, ``render="jpeg"`` against ``"average"`` and
   ``"median"`` (one alignment for all), PSNR on every pixel some frame covers (4 px in from the edge).
 - Speed: one 1080p frame from a window of 8 frames (vertical pan), pan estimate and solve timed apart;
@@ -180,6 +181,10 @@ def single_image(name: str, reduce: int, folder: Path, quality: int = 25) -> dic
     start = time.perf_counter()
     row["ours"] = scores(rgb_frame(to_rgb(dejpeg(clip, tr=0, quant=path)), 0), truth)
     row["ours_seconds"] = round(time.perf_counter() - start, 2)
+    # From the RGB decode that imgseqs (libjpeg) gives: chroma is estimated at full resolution, as jpegqs does.
+    rgb = core.imgseqs.Read([str(path)], mismatch=False)
+    row["decoded_rgb_input"] = scores(rgb_frame(rgb, 0), truth)
+    row["ours_rgb_input"] = scores(rgb_frame(dejpeg(rgb, tr=0, quant=path), 0), truth)
     print(row, flush=True)
     return row
 
