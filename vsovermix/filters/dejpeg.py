@@ -42,6 +42,7 @@ from .align import LazyPan, Pan, check_align_args
 __all__ = ["JpegTables", "dejpeg", "jpeg_tables"]
 
 MAX_TR = 16
+SINGLE_IMAGE_ITERATIONS = 150
 # lattice_fit (nats per coefficient) below which frames are refused as not made with the tables, and
 # below which an estimated table comes with a warning.
 MIN_FIT = 0.5
@@ -426,7 +427,7 @@ def jpeg_still(clip: vs.VideoNode, source: TableSource, canvas: Canvas, pan: Pan
 
 
 def dejpeg(clip: vs.VideoNode, tr: int = 4, *, quant: JpegTables | str | Sequence[JpegTables] | None = None,
-           iterations: int = 60, tolerance: float = 0.005, pan: Pan | None = None,
+           iterations: int | None = None, tolerance: float = 0.005, pan: Pan | None = None,
            backend: str = "auto") -> vs.VideoNode:
     """Estimate the image behind JPEG blocks: each frame from every frame of its window that saw it.
 
@@ -458,7 +459,9 @@ def dejpeg(clip: vs.VideoNode, tr: int = 4, *, quant: JpegTables | str | Sequenc
             else libjpeg-scaled tables estimated from frame 0 (a warning when unsure, an error when the
             frames do not look like JPEG decodes). A ``JpegTables`` or a JPEG file's path: for every frame.
             A list of ``JpegTables``: one per frame.
-        iterations: Solver iterations in [1, 1000], default 60.
+        iterations: Solver iterations in [1, 1000]. Default None: 60, or 150 when ``tr=0`` (one frame's
+            intervals leave more to the prior, which converges slower: +0.1 dB luma, +0.3 dB RGB on the
+            single-image benchmark, at 2.5x the time).
         tolerance: Stop early when an iteration changes the image by less than this on average (8-bit code
             values), in [0, 1], default 0.005.
         pan: A ``Pan`` from ``vo.estimate_pan`` for this clip, to reuse it; default None measures it on first
@@ -476,7 +479,8 @@ def dejpeg(clip: vs.VideoNode, tr: int = 4, *, quant: JpegTables | str | Sequenc
     func = dejpeg
     clip = check_clip(clip, func)
     tr = InvalidArgumentError.check_int(func, "tr", tr, 0, MAX_TR)
-    iterations = InvalidArgumentError.check_int(func, "iterations", iterations, 1, 1000)
+    if iterations is not None:
+        iterations = InvalidArgumentError.check_int(func, "iterations", iterations, 1, 1000)
     ArgumentTypeError.check(func, "tolerance", tolerance, (int, float))
     if not 0.0 <= float(tolerance) <= 1.0:
         raise InvalidArgumentError(func, f"tolerance must be in [0, 1] (8-bit code values), got {tolerance!r}")
@@ -484,6 +488,8 @@ def dejpeg(clip: vs.VideoNode, tr: int = 4, *, quant: JpegTables | str | Sequenc
         raise UnsupportedFormatError(func, f"frames must be at least 8x8 (one JPEG block), got "
                                            f"{clip.width}x{clip.height}")
     tr = min(tr, clip.num_frames - 1)
+    if iterations is None:
+        iterations = SINGLE_IMAGE_ITERATIONS if tr == 0 else DejpegSettings.iterations
     get_pan: Any = None  # the pan of the clip, once measured (tr > 0)
     if tr > 0:
         if pan is not None and (not isinstance(pan, Pan) or len(pan) != clip.num_frames):
