@@ -2,7 +2,7 @@ import numpy as np
 import vapoursynth as vs
 
 from vsovermix._vs.frames import plane_view
-from vsovermix._vs.windows import map_window, shifted, window_indices
+from vsovermix._vs.windows import distinct_frames, map_window, shifted, window_indices
 
 
 def numbered_clip(length: int) -> vs.VideoNode:
@@ -39,3 +39,24 @@ def test_map_window_hands_each_frame_its_clamped_window():
         assert np.asarray(out.get_frame(n)[0])[0, 0] == n
     for n, (indices, values) in seen.items():
         assert indices == values == window_indices(n, 2, 7)
+
+
+def test_distinct_frames_keeps_each_input_frame_once_in_order():
+    frames = ["a", "a", "a", "b", "c"]  # frames 0, 0, 0, 1, 2 of an edge-clamped window
+    assert distinct_frames([0, 0, 0, 1, 2], frames) == [(0, "a"), (1, "b"), (2, "c")]
+    assert distinct_frames([7, 8, 9, 9, 9], ["x", "y", "z", "z", "z"]) == [(7, "x"), (8, "y"), (9, "z")]
+
+
+def test_map_window_renders_into_another_format_and_size():
+    clip = numbered_clip(4)
+    base = vs.core.std.BlankClip(clip, format=vs.GRAYS, width=16, height=8)
+
+    def render(n, indices, frames):
+        out = vs.core.create_video_frame(base.format, base.width, base.height)
+        np.asarray(plane_view(out, 0))[...] = sum(int(plane_view(f, 0)[0, 0]) for _, f in distinct_frames(indices,
+                                                                                                           frames))
+        return out
+
+    out = map_window(clip, 1, render, base)
+    assert (out.format.id, out.width, out.height) == (vs.GRAYS, 16, 8)
+    assert [float(np.asarray(out.get_frame(n)[0])[0, 0]) for n in (3, 0, 1)] == [2 + 3, 0 + 1, 0 + 1 + 2]

@@ -18,7 +18,7 @@ from .._progress import progress_callback
 from .._vs.depth import is_full_range, unit_transform
 from .._vs.formats import check_clip, plane_subsampling
 from .._vs.frames import new_frame, plane_to_float, write_float_plane
-from .._vs.windows import map_window
+from .._vs.windows import distinct_frames, map_window
 from ..backend import array_module, resolve_backend
 from ..errors import ArgumentTypeError, FuncLike, InvalidArgumentError, UnsupportedFormatError, func_name
 from ..ops.jpeg import (
@@ -505,11 +505,10 @@ def dejpeg(clip: vs.VideoNode, tr: int = 4, *, quant: JpegTables | str | Sequenc
     num_planes = len(est_subsampling)
 
     def render(n: int, indices: Sequence[int], frames: Sequence[vs.VideoFrame]) -> vs.VideoFrame:
-        members = sorted({i: k for k, i in enumerate(indices)}.items())  # each input frame once
+        members = distinct_frames(indices, frames)
         position = None if get_pan is None else get_pan()
         components, views = [], []
-        for i, k in members:
-            frame = frames[k]
+        for i, frame in members:
             tables = source.tables(i, frame.props)
             decoded = _decode(frame, fmt, source.full)
             if i == n and tables is not source.estimated:  # each frame is checked once, as its window's centre
@@ -532,7 +531,7 @@ def dejpeg(clip: vs.VideoNode, tr: int = 4, *, quant: JpegTables | str | Sequenc
                                      settings)
             for c, plane in zip(group, solved, strict=True):
                 out_components[c] = to_numpy(plane)
-        out = new_frame(frames[indices.index(n)], ())
+        out = new_frame(dict(members)[n], ())
         for p, plane in enumerate(_component_planes(out_components, fmt, source.full)):
             write_float_plane(plane, out, p)
         return out

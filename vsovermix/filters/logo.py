@@ -18,7 +18,7 @@ from .._progress import progress_callback
 from .._vs.depth import is_full_range, unit_transform
 from .._vs.formats import check_clip, plane_subsampling
 from .._vs.frames import luma_of, new_frame, plane_view, store_float
-from .._vs.windows import map_window
+from .._vs.windows import distinct_frames, map_window
 from ..errors import (
     ArgumentTypeError,
     ClipTooShortError,
@@ -606,7 +606,7 @@ def delogo(clip: vs.VideoNode, logo: Logo | str | os.PathLike[str] | None = None
         out = new_frame(centre, tuple(planes))
         observed = [_units(centre, p, full, plane_boxes[p]) for p in planes]
         strength = overlay_strength(observed[0], logo.gain[0], logo.offset[0]) if fade else 1.0
-        neighbours = [(i, f) for i, f in zip(indices, frames, strict=True) if i != n]
+        neighbours = [(i, f) for i, f in distinct_frames(indices, frames) if i != n]
         filled = 0.0
         for p in planes:
             values, share = clean_plane(n, p, observed[p], strength, neighbours)

@@ -9,7 +9,7 @@ import vapoursynth as vs
 
 from .._vs.formats import check_clip, plane_subsampling
 from .._vs.frames import peak_value, plane_to_float, write_float_plane
-from .._vs.windows import shifted, window_indices
+from .._vs.windows import distinct_frames, map_window
 from ..errors import ArgumentTypeError, InvalidArgumentError
 from ..ops.superres import SrSettings, super_resolve
 from .align import LazyPan, check_align_args
@@ -70,29 +70,22 @@ def superres(clip: vs.VideoNode, scale: int = 2, *, tr: int = 4, robust: bool = 
     fmt = clip.format
     peak = peak_value(fmt)
     base = vs.core.std.BlankClip(clip, width=clip.width * scale, height=clip.height * scale, keep=True)
-    window = [shifted(clip, d) for d in range(-tr, tr + 1)]
-    num_frames = clip.num_frames
 
-    def render(n: int, f: Sequence[vs.VideoFrame]) -> vs.VideoFrame:
+    def render(n: int, indices: Sequence[int], frames: Sequence[vs.VideoFrame]) -> vs.VideoFrame:
         pan = lazy.get()
-        indices = window_indices(n, tr, num_frames)
-        # Edge-clamped windows repeat the first or last frame: use each input frame once.
-        members = sorted({i: k for k, i in enumerate(indices)}.items())
-        out = f[0].copy()
-        out.props.clear()
-        out.props.update(f[1 + tr].props)
+        members = distinct_frames(indices, frames)
+        centre = dict(members)[n]
+        out = vs.core.create_video_frame(fmt, base.width, base.height)
+        out.props.update(centre.props)
+        reference = [i for i, _ in members].index(n)
         for p in range(fmt.num_planes):
             ssw, ssh = plane_subsampling(fmt, p)
-            planes = [plane_to_float(f[1 + k], p) * np.float32(1.0 / peak) for _, k in members]
+            planes = [plane_to_float(frame, p) * np.float32(1.0 / peak) for _, frame in members]
             # Frame i's pixel (r, c) shows what frame n shows at (r, c) + (p_i - p_n).
             offsets = [(float(pan.x[i] - pan.x[n]) / (1 << ssw), float(pan.y[i] - pan.y[n]) / (1 << ssh))
                        for i, _ in members]
-            reference = [i for i, _ in members].index(n)
             estimate = super_resolve(planes, offsets, scale, solver, reference)
             write_float_plane(estimate * np.float32(peak), out, p)
         return out
 
-    def per_frame(n: int) -> vs.VideoNode:
-        return base.std.ModifyFrame([base, *window], render)
-
-    return base.std.FrameEval(per_frame, clip_src=window)
+    return map_window(clip, tr, render, base)
