@@ -120,7 +120,7 @@ def test_a_canvas_solved_in_bands_matches_one_solve_and_beats_the_mean(tmp_path)
 
     def fetch(i):
         fetched.append(i)
-        return [jpeg.coded_view(decoded[i], table)]
+        return [jpeg.CodedPlane(decoded[i], table)]
 
     settings = jpeg.DejpegSettings(iterations=60)
     (whole,) = jpeg.dejpeg_canvas(fetch, placements, [mean], settings, band_rows=1000)

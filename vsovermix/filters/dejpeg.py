@@ -6,7 +6,7 @@ import functools
 import math
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from ..backend import array_module, resolve_backend
 from ..errors import ArgumentTypeError, FuncLike, InvalidArgumentError, UnsupportedFormatError, func_name
 from ..ops.jpeg import (
     BLOCK,
+    CodedPlane,
     CodedView,
     DejpegSettings,
     area_any,
@@ -35,8 +36,7 @@ from ..ops.jpeg import (
     lattice_fit,
 )
 from ..ops.resample import to_numpy
-from ..ops.stitch import Canvas, FramePlacement, StreamingRender
-from ..ops.superres import shift
+from ..ops.stitch import DEFAULT_FEATHER, DEFAULT_KERNEL, Canvas, FramePlacement, StreamingRender
 from .align import LazyPan, Pan, check_align_args
 
 __all__ = ["JpegTables", "dejpeg", "jpeg_tables"]
@@ -339,33 +339,43 @@ class TableSource:
                                                     "decode; pass the decoder's own frames or the right quant=")
 
 
+def _coded_planes(components: Sequence[np.ndarray], layout: _Layout, tables: JpegTables,
+                  which: Sequence[int]) -> list[CodedPlane]:
+    """One frame's components ``which`` at their coded resolution (the decoder's upsampling undone)."""
+    planes = []
+    for c in which:
+        reduce = layout.reduce[c]
+        coded = components[c] if reduce == (1, 1) else coded_from_upsampled(components[c], reduce, layout.upsampling)
+        planes.append(CodedPlane(coded, tables.tables[c], reduce))
+    return planes
+
+
 def _views(components: Sequence[np.ndarray], layout: _Layout, tables: JpegTables,
-           offset: tuple[float, float], subsampling: Sequence[tuple[int, int]],
-           which: Sequence[int] | None = None) -> list[CodedView]:
-    """One frame's coded views of the components ``which`` (default all); ``offset`` in luma px,
-    ``subsampling`` per estimated component (log2)."""
+           offset: tuple[float, float], subsampling: Sequence[tuple[int, int]]) -> list[CodedView]:
+    """One frame's coded views, one per component; ``offset`` in luma px, ``subsampling`` per estimated
+    component (log2)."""
     views = []
-    for c in range(len(components)) if which is None else which:
-        plane = components[c]
-        rx, ry = layout.reduce[c]
-        coded = plane if (rx, ry) == (1, 1) else coded_from_upsampled(plane, (rx, ry), layout.upsampling)
-        ssw, ssh = subsampling[c]
-        views.append(coded_view(coded, tables.tables[c],
-                                (offset[0] / ((1 << ssw) * rx), offset[1] / ((1 << ssh) * ry)), (rx, ry)))
+    for c, plane in enumerate(_coded_planes(components, layout, tables, range(len(components)))):
+        (rx, ry), (ssw, ssh) = plane.reduce, subsampling[c]
+        offset_coded = (offset[0] / ((1 << ssw) * rx), offset[1] / ((1 << ssh) * ry))
+        views.append(coded_view(plane.coded, plane.table, offset_coded, plane.reduce))
     return views
 
 
-def _motion_mean(planes: Sequence[np.ndarray], offsets: Sequence[tuple[float, float]], reference: int) -> np.ndarray:
-    """The mean of the frames' planes brought onto the reference's grid (the reference where none reaches)."""
-    total = np.zeros_like(planes[reference])
-    weight = np.zeros_like(planes[reference])
-    ones = np.ones_like(planes[reference])
-    for plane, (dx, dy) in zip(planes, offsets, strict=True):
-        # Frame pixel (r, c) shows the reference's (r, c) + offset: the reference reads the frame at -offset.
-        total += shift(plane, -dx, -dy)
-        weight += shift(ones[:plane.shape[0], :plane.shape[1]], -dx, -dy)
-    covered = weight > 0.5
-    return np.where(covered, total / np.where(covered, weight, 1), planes[reference]).astype(np.float32)
+def _average_components(canvas: Canvas, frames: Iterable[tuple[float, float, Sequence[np.ndarray]]],
+                        subsampling: Sequence[tuple[int, int]], kernel: str = DEFAULT_KERNEL,
+                        feather: int = DEFAULT_FEATHER) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The decodes' components averaged on ``canvas`` as ``vo.stitch``'s average render does, frame by frame:
+    ``frames`` yields each frame's scene position ``(x, y)`` and components. Per component ``(values,
+    cover)``, values NaN where no frame reaches. This is where the solver starts."""
+    accumulators = [StreamingRender("average", canvas.width >> ssw, canvas.height >> ssh, np)
+                    for ssw, ssh in subsampling]
+    for x, y, components in frames:
+        for c, plane in enumerate(components):
+            ssw, ssh = subsampling[c]
+            place = canvas.placement(x, y, plane.shape[1], plane.shape[0], ssw, ssh, kernel)
+            accumulators[c].add(plane, place, feather, kernel)
+    return [acc.result() for acc in accumulators]
 
 
 def _estimated_subsampling(fmt: vs.VideoFormat) -> list[tuple[int, int]]:
@@ -400,22 +410,23 @@ def jpeg_still(clip: vs.VideoNode, source: TableSource, canvas: Canvas, pan: Pan
         with clip.get_frame(i) as frame:
             return source.tables(i, frame.props), _decode(frame, fmt, source.full)
 
-    accumulators = [StreamingRender("average", w, h, np) for h, w in sizes]
     bar = progress_callback(progress, "averaging")
-    for i in range(clip.num_frames):
-        tables, decoded = decode(i)
-        if tables is not source.estimated:
-            source.check(i, tables, decoded, (clip.width, clip.height))
-        for c, plane in enumerate(decoded.components):
-            accumulators[c].add(plane, placement(i, c), feather, kernel)
-        if bar is not None:
-            bar(i + 1, clip.num_frames)
-    averages = [acc.result() for acc in accumulators]
+
+    def checked_frames() -> Iterator[tuple[float, float, list[np.ndarray]]]:
+        for i in range(clip.num_frames):
+            tables, decoded = decode(i)
+            if tables is not source.estimated:
+                source.check(i, tables, decoded, (clip.width, clip.height))
+            yield float(pan.x[i]), float(pan.y[i]), decoded.components
+            if bar is not None:
+                bar(i + 1, clip.num_frames)
+
+    averages = _average_components(canvas, checked_frames(), subsampling, kernel, feather)
     solved: list[Any] = [None] * len(subsampling)
     for group in _tv_groups(sizes):
-        def fetch(i: int, group: list[int] = group) -> list[CodedView]:
+        def fetch(i: int, group: list[int] = group) -> list[CodedPlane]:
             tables, decoded = decode(i)
-            return _views(decoded.components, source.layout, tables, (0.0, 0.0), subsampling, group)
+            return _coded_planes(decoded.components, source.layout, tables, group)
 
         planes = dejpeg_canvas(fetch, [placement(i, group[0]) for i in range(clip.num_frames)],
                                [averages[c][0] for c in group], DejpegSettings(), xp=xp,
@@ -518,13 +529,12 @@ def dejpeg(clip: vs.VideoNode, tr: int = 4, *, quant: JpegTables | str | Sequenc
                                                           float(position.y[i] - position.y[n]))
             components.append((comps, offset))
             views.append(_views(comps, source.layout, tables, offset, est_subsampling))
-        reference = [i for i, _ in members].index(n)
-        initials = []
-        for c in range(num_planes):
-            ssw, ssh = est_subsampling[c]
-            planes = [comps[c] for comps, _ in components]
-            offsets = [(dx / (1 << ssw), dy / (1 << ssh)) for _, (dx, dy) in components]
-            initials.append(_motion_mean(planes, offsets, reference) if len(planes) > 1 else planes[0])
+        if len(members) > 1:  # the solver starts from the decodes averaged on frame n's own grid
+            own_grid = Canvas(clip.width, clip.height, 0.0, 0.0)
+            initials = [values for values, _ in _average_components(
+                own_grid, ((dx, dy, comps) for comps, (dx, dy) in components), est_subsampling)]
+        else:
+            initials = components[0][0]
         out_components: list[Any] = [None] * num_planes
         for group in _tv_groups([i.shape for i in initials]):
             solved = dejpeg_estimate([xp.asarray(initials[c]) for c in group], [[v[c] for v in views] for c in group],

@@ -16,7 +16,7 @@ from .._vs.frames import peak_value, plane_to_float, write_float_plane
 from ..backend import array_module
 from ..errors import InvalidArgumentError, UnsupportedFormatError
 from ..ops.resample import KERNELS, to_numpy
-from ..ops.stitch import RENDERS, StreamingRender, median_render, plan_canvas
+from ..ops.stitch import DEFAULT_FEATHER, DEFAULT_KERNEL, RENDERS, StreamingRender, median_render, plan_canvas
 from ..ops.superres import SrSettings, superres_canvas
 from .align import DEFAULT_BORDER, DEFAULT_NEIGHBOURS, MaskLike, Pan, check_align_args, compute_pan
 from .dejpeg import TableSource, jpeg_still
@@ -28,9 +28,9 @@ STITCH_RENDERS = (*RENDERS, "sr", "jpeg")
 MAX_FEATHER = 256
 
 
-def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = None, kernel: str = "lanczos3",
-           feather: int = 8, depth: int | None = None, scale: int = 2, neighbours: int = DEFAULT_NEIGHBOURS,
-           quant: Any = None, mask: MaskLike = None, border: int = DEFAULT_BORDER,
+def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = None, kernel: str = DEFAULT_KERNEL,
+           feather: int = DEFAULT_FEATHER, depth: int | None = None, scale: int = 2,
+           neighbours: int = DEFAULT_NEIGHBOURS, quant: Any = None, mask: MaskLike = None, border: int = DEFAULT_BORDER,
            non_translation: str = "warn", backend: str = "auto", progress: bool | None = None) -> vs.VideoNode:
     """Stitch the frames of a camera pan into one still of the whole scene (a 1-frame clip).
 

@@ -38,6 +38,7 @@ from .superres import shift
 
 __all__ = [
     "BLOCK",
+    "CodedPlane",
     "CodedView",
     "DejpegSettings",
     "area_any",
@@ -475,18 +476,29 @@ def dejpeg_estimate(initial: Sequence[Any], views: Sequence[Sequence[CodedView]]
 BAND_MARGIN = 32  # rows solved on both sides of a band (at least a block and the interpolation's reach)
 
 
-def dejpeg_canvas(fetch: Callable[[int], Sequence[CodedView]], placements: Sequence[Any], initial: Sequence[np.ndarray],
-                  settings: DejpegSettings = DejpegSettings(), band_rows: int = 256, xp: Any = np,
+@dataclass(frozen=True)
+class CodedPlane:
+    """A whole frame's decoded plane of one component at its coded resolution (8-bit units), its table and
+    ``reduce`` (as ``CodedView``): what ``dejpeg_canvas`` cuts each band's views from."""
+
+    coded: Any
+    table: np.ndarray
+    reduce: tuple[int, int] = (1, 1)
+
+
+def dejpeg_canvas(fetch: Callable[[int], Sequence[CodedPlane]], placements: Sequence[Any],
+                  initial: Sequence[np.ndarray], settings: DejpegSettings = DejpegSettings(), band_rows: int = 256,
+                  xp: Any = np,
                   progress: Callable[[int, int], None] | None = None) -> list[np.ndarray]:
     """``dejpeg_estimate`` of a whole stitched canvas, in bands of ``band_rows`` canvas rows.
 
     ``initial[c]`` is component ``c``'s canvas to start from (8-bit units, NaN where no frame reaches; all
     of one size), ``placements[i]`` frame ``i``'s ``ops.stitch.FramePlacement`` on it (canvas pixel ``X``
-    shows frame pixel ``X + shift``) and ``fetch(i)`` frame ``i``'s ``CodedView`` s, one per component, of
-    the whole frame at offset 0, called once per band the frame reaches. A band is solved on its rows and
-    ``BAND_MARGIN`` more on both sides, from every frame's blocks that lie whole inside them, so the
-    blocks that constrain the band's own rows all take part (bands match one solve to about 0.001 code
-    values, tested); memory holds one band's blocks whatever the number of frames. Each band is solved on
+    shows frame pixel ``X + shift``) and ``fetch(i)`` frame ``i``'s ``CodedPlane`` s, one per component,
+    called once per band the frame reaches (only the block rows that reach the band are transformed). A
+    band is solved on its rows and ``BAND_MARGIN`` more on both sides, from every frame's blocks that lie
+    whole inside them, so the blocks that constrain the band's own rows all take part (bands match one
+    solve closely: tested); memory holds one band's blocks whatever the number of frames. Each band is solved on
     ``xp`` (NumPy or CuPy). Returns one NumPy canvas per component, NaN where ``initial`` is NaN."""
     height, width = initial[0].shape
     covered = ~np.isnan(initial[0])
@@ -497,25 +509,20 @@ def dejpeg_canvas(fetch: Callable[[int], Sequence[CodedView]], placements: Seque
     for done, top in enumerate(bands):
         bottom = min(top + band_rows, height)
         lo, hi = max(top - BAND_MARGIN, 0), min(bottom + BAND_MARGIN, height)
-        reaching = []  # (component, placement, whole-frame view, first block row, end block row)
+        views: list[list[CodedView]] = [[] for _ in initial]
         for i, place in enumerate(placements):
             if place.rows[0] >= hi or place.rows[1] <= lo:
                 continue
-            for c, view in enumerate(fetch(i)):
-                ry = view.reduce[1]
+            for c, plane in enumerate(fetch(i)):
+                rx, ry = plane.reduce
                 # Coded block row b shows frame rows 8 b ry .. 8 (b + 1) ry, that is canvas rows minus shift_y;
                 # blocks not whole inside the solve's rows are left out by its mask.
                 first = max(0, math.floor((lo + place.shift_y) / (BLOCK * ry)))
-                end = min(view.indices.shape[0] // BLOCK, math.ceil((hi + place.shift_y) / (BLOCK * ry)))
+                end = min(padded_size(plane.coded.shape[0]) // BLOCK, math.ceil((hi + place.shift_y) / (BLOCK * ry)))
                 if end > first:
-                    reaching.append((c, place, view, first, end))
-        views: list[list[CodedView]] = [[] for _ in initial]
-        for c, place, view, first, end in reaching:
-            rx, ry = view.reduce
-            rows = min(end * BLOCK, view.size[0]) - first * BLOCK
-            views[c].append(CodedView(view.indices[first * BLOCK:end * BLOCK], view.table,
-                                      (-place.shift_x / rx, first * BLOCK - (place.shift_y + lo) / ry),
-                                      (rows, view.size[1]), view.reduce))
+                    views[c].append(coded_view(plane.coded[first * BLOCK:end * BLOCK], plane.table,
+                                               (-place.shift_x / rx, first * BLOCK - (place.shift_y + lo) / ry),
+                                               plane.reduce))
         if all(views):
             solved = dejpeg_estimate([xp.asarray(start[lo:hi]) for start in starts], views, settings)
             for out, plane in zip(outs, solved, strict=True):

@@ -26,9 +26,12 @@ import numpy as np
 from .parallel import parallel_map, row_bands
 from .resample import sample_bounds, sample_shifted, xp_of
 
-__all__ = ["RENDERS", "Canvas", "FramePlacement", "StreamingRender", "median_render", "plan_canvas", "resample"]
+__all__ = ["DEFAULT_FEATHER", "DEFAULT_KERNEL", "RENDERS", "Canvas", "FramePlacement", "StreamingRender",
+           "median_render", "plan_canvas", "resample"]
 
 RENDERS = ("average", "median", "min", "max")
+DEFAULT_KERNEL = "lanczos3"
+DEFAULT_FEATHER = 8  # px over which a frame's weight in the average ramps up from its edge
 PHASE_WEIGHT_FLOOR = 0.1
 
 
