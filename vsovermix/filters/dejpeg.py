@@ -471,8 +471,8 @@ def dejpeg(clip: vs.VideoNode, tr: int = 4, *, quant: JpegTables | str | Sequenc
             frames do not look like JPEG decodes). A ``JpegTables`` or a JPEG file's path: for every frame.
             A list of ``JpegTables``: one per frame.
         iterations: Solver iterations in [1, 1000]. Default None: 60, or 150 when ``tr=0`` (one frame's
-            intervals leave more to the prior, which converges slower: +0.1 dB luma, +0.3 dB RGB on the
-            single-image benchmark, at 2.5x the time).
+            intervals leave more to the prior, which converges slower; the single-image rows of
+            benchmarks/bench_dejpeg.py gained from it).
         tolerance: Stop early when an iteration changes the image by less than this on average (8-bit code
             values), in [0, 1], default 0.005.
         pan: A ``Pan`` from ``vo.estimate_pan`` for this clip, to reuse it; default None measures it on first
