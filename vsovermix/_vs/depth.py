@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import vapoursynth as vs
 
-__all__ = ["black_value", "is_full_range", "rescale_values", "unit_transform"]
+from .frames import plane_view
+
+__all__ = ["black_value", "is_full_range", "plane_units", "rescale_values", "unit_transform"]
 
 
 def is_full_range(fmt: vs.VideoFormat, props: vs.FrameProps | dict) -> bool:
@@ -26,6 +28,18 @@ def unit_transform(fmt: vs.VideoFormat, plane: int, full: bool) -> tuple[float, 
         return float(1 << (bits - 1)) if chroma else 0.0, float((1 << bits) - 1)
     step = 1 << (bits - 8)
     return (128.0 * step, 224.0 * step) if chroma else (16.0 * step, 219.0 * step)
+
+
+def plane_units(frame: vs.VideoFrame, plane: int, full: bool,
+                box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """Plane ``plane`` of ``frame`` (over ``box`` = ``(x, y, width, height)`` in plane pixels, when given) in
+    float32 units: luma/RGB 0..1, YUV chroma -0.5..0.5 (``unit_transform``)."""
+    offset, scale = unit_transform(frame.format, plane, full)
+    values = plane_view(frame, plane)
+    if box is not None:
+        x, y, w, h = box
+        values = values[y:y + h, x:x + w]
+    return (values.astype(np.float32) - np.float32(offset)) * np.float32(1.0 / scale)
 
 
 def rescale_values(values: np.ndarray, plane: int, source: vs.VideoFormat, target: vs.VideoFormat,

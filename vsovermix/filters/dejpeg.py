@@ -15,9 +15,9 @@ import numpy as np
 import vapoursynth as vs
 
 from .._progress import progress_callback
-from .._vs.depth import is_full_range, unit_transform
+from .._vs.depth import is_full_range, plane_units, unit_transform
 from .._vs.formats import check_clip, plane_subsampling
-from .._vs.frames import new_frame, plane_to_float, write_float_plane
+from .._vs.frames import new_frame, write_float_plane
 from .._vs.windows import distinct_frames, map_window
 from ..backend import array_module, resolve_backend
 from ..errors import ArgumentTypeError, FuncLike, InvalidArgumentError, UnsupportedFormatError, func_name
@@ -172,10 +172,7 @@ class _Decoded:
 
 
 def _decode(frame: vs.VideoFrame, fmt: vs.VideoFormat, full: bool) -> _Decoded:
-    units = []
-    for p in range(fmt.num_planes):
-        offset, scale = unit_transform(fmt, p, full)
-        units.append((plane_to_float(frame, p) - np.float32(offset)) * np.float32(255.0 / scale))
+    units = [plane_units(frame, p, full) * np.float32(255.0) for p in range(fmt.num_planes)]
     if fmt.color_family == vs.RGB:
         rgb = np.stack(units, axis=-1)
         clipped = ((rgb <= 0.5) | (rgb >= 254.5)).any(axis=-1)

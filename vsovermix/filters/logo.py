@@ -15,7 +15,7 @@ import vapoursynth as vs
 
 from .._png import read_png, write_png
 from .._progress import progress_callback
-from .._vs.depth import is_full_range, unit_transform
+from .._vs.depth import is_full_range, plane_units, unit_transform
 from .._vs.formats import check_clip, plane_subsampling
 from .._vs.frames import luma_of, new_frame, plane_view, store_float
 from .._vs.windows import distinct_frames, map_window
@@ -228,16 +228,6 @@ def _sample_indices(num_frames: int, count: int) -> list[int]:
     return sorted({round(i * (num_frames - 1) / (count - 1)) for i in range(count)})
 
 
-def _units(frame: vs.VideoFrame, plane: int, full: bool, box: Rect | None = None) -> np.ndarray:
-    """Plane ``plane`` of ``frame`` (over ``box``, in plane pixels, when given) as float32 units."""
-    offset, scale = unit_transform(frame.format, plane, full)
-    values = plane_view(frame, plane)
-    if box is not None:
-        x, y, w, h = box
-        values = values[y:y + h, x:x + w]
-    return (values.astype(np.float32) - np.float32(offset)) * np.float32(1.0 / scale)
-
-
 def _plane_box(box: Rect, fmt: vs.VideoFormat, plane: int) -> Rect:
     ss_w, ss_h = plane_subsampling(fmt, plane)
     x, y, w, h = box
@@ -401,11 +391,11 @@ def _estimate(func: FuncLike, clip: vs.VideoNode, settings: _EstimateSettings, c
         with clip.get_frame(n) as frame:
             for p in range(num_planes):
                 if motion:
-                    whole[p].append(_units(frame, p, full))
+                    whole[p].append(plane_units(frame, p, full))
                     x, y, w, h = plane_boxes[p]
                     stacks[p].append(whole[p][-1][y:y + h, x:x + w])
                 else:
-                    stacks[p].append(_units(frame, p, full, plane_boxes[p]))
+                    stacks[p].append(plane_units(frame, p, full, plane_boxes[p]))
         if bar:
             bar(count + 1, len(indices))
     positions = None
@@ -604,7 +594,7 @@ def delogo(clip: vs.VideoNode, logo: Logo | str | os.PathLike[str] | None = None
     def render(n: int, indices: Sequence[int], frames: Sequence[vs.VideoFrame]) -> vs.VideoFrame:
         centre = frames[len(frames) // 2]
         out = new_frame(centre, tuple(planes))
-        observed = [_units(centre, p, full, plane_boxes[p]) for p in planes]
+        observed = [plane_units(centre, p, full, plane_boxes[p]) for p in planes]
         strength = overlay_strength(observed[0], logo.gain[0], logo.offset[0]) if fade else 1.0
         neighbours = [(i, f) for i, f in distinct_frames(indices, frames) if i != n]
         filled = 0.0
@@ -642,7 +632,7 @@ def _from_neighbours(pan: Pan, n: int, p: int, neighbours: Sequence[tuple[int, v
         if window is None:
             continue
         wx, wy, ww, wh = window
-        plane = _units(frame, p, full, window)
+        plane = plane_units(frame, p, full, window)
         reach = np.ones_like(plane)  # the gain each sample sees: 1 off the logo, NaN where it is not de-blended
         # The neighbour's own logo box, in window coordinates (clipped to the window).
         lx0, ly0 = max(x - wx, 0), max(y - wy, 0)
