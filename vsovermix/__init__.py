@@ -26,7 +26,7 @@ from .errors import (
 from .filters.align import Pan, align, estimate_pan
 from .filters.dejpeg import JpegTables, dejpeg, jpeg_tables
 from .filters.detelecine import detelecine
-from .filters.logo import Logo, delogo, estimate_logo
+from .filters.logo import Logo, delogo, estimate_logo, load_logo
 from .filters.steam import steam
 from .filters.stitch import stitch
 from .filters.superres import superres
@@ -57,6 +57,7 @@ __all__ = [
     "estimate_logo",
     "estimate_pan",
     "jpeg_tables",
+    "load_logo",
     "steam",
     "stitch",
     "superres",

@@ -2,6 +2,7 @@
 
 import functools
 import random
+import struct
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ import vapoursynth as vs
 import vsovermix as vo
 from tests.logos import logo_clips, pan_offsets, random_offsets, true_alpha
 from vsovermix._png import read_png, write_png
+from vsovermix._vs.frames import clip_from_planes
 from vsovermix.ops.metrics import psnr
 
 SMALL = (320, 180)
@@ -150,3 +152,104 @@ def test_bad_input_is_refused_with_a_fix(tmp_path):
         vo.delogo(varied(vs.YUV420P8, 96)[0], varied_logo())
     with pytest.raises(vo.ArgumentTypeError, match="logo must be"):
         vo.delogo(clip, 3)
+
+
+# An AviUtl logo file written by hand from the format (not by vsovermix), for the reader to be checked against.
+LGD_AT, LGD_SIZE = (40, 20), (48, 24)
+
+
+def handmade_lgd(path, version=1, name="station", at=LGD_AT):
+    """Two logos: a decoy first in the file only when ``version`` is 2 (name picks); opacities differ per plane."""
+    w, h = LGD_SIZE
+    yy, xx = np.mgrid[0:h, 0:w]
+    inside = (xx >= 4) & (xx < w - 4) & (yy >= 4) & (yy < h - 4)
+    dp_y = np.where(inside, 300 + 10 * (xx % 30), 0)  # 30 % .. 59 %
+    dp_c = np.where(inside, 250, 0)
+    pixels = np.stack([dp_y, np.full_like(dp_y, 3800), dp_c, np.full_like(dp_y, -900), dp_c,
+                       np.full_like(dp_y, 700)], axis=-1).astype("<i2")
+    name_size, reserved = (32, b"") if version == 1 else (256, bytes(240))
+    header = (f"<logo data file ver0.{version}>".encode().ljust(28, b"\0"))
+
+    def one(label):
+        return (label.encode().ljust(name_size, b"\0") + struct.pack("<8h", at[0], at[1], h, w, 0, 0, 0, 0)
+                + reserved + pixels.tobytes())
+    logos = [one(name)] if version == 1 else [one("decoy"), one(name)]
+    path.write_bytes(header + struct.pack(">I", len(logos)) + b"".join(logos))
+    return dp_y / 1000.0, dp_c / 1000.0, (3800 / 4096, -900 / 4096, 700 / 4096)
+
+
+def lgd_clip(alpha_y, alpha_c, colour, fmt=vs.YUV444P16, count=6):
+    """YUV444 frames of the park (BT.601 limited) with the logo blended as AviUtl's delogo model says."""
+    rgb = logo_clips(random_offsets(count, (128, 64), seed=3), (128, 64), (0, 0),
+                     logo=(np.zeros((1, 1)), np.zeros((1, 1, 3))))[1]
+    truth = rgb.resize.Bicubic(format=fmt, matrix_s="170m")
+    x, y = LGD_AT
+    h, w = alpha_y.shape
+    peak_step = 1 << (vs.core.get_video_format(fmt).bits_per_sample - 8)
+    frames = []
+    for n in range(count):
+        f = truth.get_frame(n)
+        planes_ = []
+        for p, (alpha, offset, scale) in enumerate(((alpha_y, 16, 219), (alpha_c, 128, 224), (alpha_c, 128, 224))):
+            values = np.asarray(f[p], np.float64)
+            units = (values[y:y + h, x:x + w] / peak_step - offset) / scale
+            units = (1 - alpha) * units + alpha * colour[p]
+            values[y:y + h, x:x + w] = np.round((units * scale + offset) * peak_step)
+            planes_.append(values)
+        frames.append(planes_)
+    return clip_from_planes(frames, fmt), truth
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_aviutl_lgd_logo_loads_and_comes_off(tmp_path, version):
+    path = tmp_path / "station.lgd"
+    alpha_y, alpha_c, colour = handmade_lgd(path, version)
+    clip, truth = lgd_clip(alpha_y, alpha_c, colour)
+    logo = vo.load_logo(clip, path, name="station")
+    x, y, w, h = logo.box
+    assert x <= LGD_AT[0] + 4 and y <= LGD_AT[1] + 4 and x + w >= LGD_AT[0] + 44 and y + h >= LGD_AT[1] + 20
+    assert np.allclose(logo.alpha_map()[LGD_AT[1]:LGD_AT[1] + 24, LGD_AT[0]:LGD_AT[0] + 48], alpha_y)
+    out = vo.delogo(clip, logo) if version == 2 else vo.delogo(clip, str(path))
+    for p in range(3):
+        got, want, before = (np.asarray(c.get_frame(2)[p], np.float64)[20:44, 40:88] for c in (out, truth, clip))
+        assert psnr(got, want, 65535) > 70.0 > psnr(before, want, 65535)
+
+
+def test_logo_saved_as_lgd_reloads_the_same(tmp_path):
+    path = tmp_path / "handmade.lgd"
+    handmade_lgd(path)
+    clip = lgd_clip(*handmade_lgd(path))[0]
+    logo = vo.load_logo(clip, path)
+    again = vo.load_logo(clip, logo.save(tmp_path / "again.lgd"))
+    assert again.box == logo.box
+    for p in range(3):
+        assert np.abs(again.gain[p] - logo.gain[p]).max() < 0.6e-3
+        assert np.abs(again.offset[p] - logo.offset[p]).max() < 0.2e-3
+    rgb_logo = varied_logo()  # an RGB logo goes out as BT.601 YCbCr and comes back the same
+    rgb_again = vo.load_logo(varied()[0], rgb_logo.save(tmp_path / "rgb.lgd"))
+    assert np.abs(rgb_again.alpha_map() - rgb_logo.alpha_map()).max() < 0.6e-3
+    for p in range(3):
+        assert np.abs(rgb_again.offset[p] - rgb_logo.offset[p]).max() < 2e-3
+    with pytest.raises(FileExistsError):
+        logo.save(tmp_path / "again.lgd")
+
+
+def test_bad_lgd_files_are_refused_with_a_fix(tmp_path):
+    path = tmp_path / "station.lgd"
+    handmade_lgd(path)
+    clip = lgd_clip(*handmade_lgd(path))[0]
+    with pytest.raises(vo.InvalidArgumentError, match="no logo named 'other'"):
+        vo.load_logo(clip, path, name="other")
+    with pytest.raises(vo.InvalidArgumentError, match="another frame size"):
+        vo.load_logo(clip.std.Crop(right=60), path)
+    damaged = tmp_path / "damaged.lgd"
+    damaged.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(vo.InvalidArgumentError, match=r"damaged AviUtl logo file.*truncated"):
+        vo.delogo(clip, damaged)
+    with pytest.raises(vo.InvalidArgumentError, match="cannot be read"):
+        vo.load_logo(clip, tmp_path / "missing.lgd")
+    png = varied_logo().save(tmp_path / "station.png")
+    with pytest.raises(vo.InvalidArgumentError, match="leave name out"):
+        vo.load_logo(varied()[0], png, name="station")
+    with pytest.raises(vo.ArgumentTypeError, match="name"):
+        vo.load_logo(clip, path, name=3)

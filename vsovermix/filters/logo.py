@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import vapoursynth as vs
 
+from .._lgd import LGD_PREFIX, LgdLogo, read_lgd, write_lgd
 from .._png import read_png, write_png
 from .._progress import progress_callback
 from .._vs.depth import is_full_range, plane_units, unit_transform
@@ -41,7 +42,7 @@ from ..ops.logo import (
 from ..ops.resample import KERNELS, sample_shifted
 from .align import LazyPan, Pan, check_align_args, compute_pan
 
-__all__ = ["Logo", "delogo", "estimate_logo"]
+__all__ = ["Logo", "delogo", "estimate_logo", "load_logo"]
 
 Rect = tuple[int, int, int, int]
 
@@ -58,6 +59,7 @@ FILL_CACHE = 8
 MOTION_KERNEL = "lanczos3"
 PROPAGATION_PASSES = 6  # passes that carry what is learnt at the logo's edges to its never-clear middle
 
+LGD_MATRIX = 6  # AviUtl's YCbCr is BT.601
 # BT.601 / 709 / 2020 luma weights (Kr, Kb) by the _Matrix prop; 709 where it is unset or unknown.
 _KR_KB = {1: (0.2126, 0.0722), 5: (0.299, 0.114), 6: (0.299, 0.114), 9: (0.2627, 0.0593), 10: (0.2627, 0.0593)}
 
@@ -121,9 +123,35 @@ class Logo:
         return out
 
     def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
-        """Write the logo as a frame-sized 16-bit RGBA PNG (atomically; refuses to replace a file unless asked)."""
+        """Write the logo, atomically; refuses to replace a file unless ``overwrite``.
+
+        A path ending ``.lgd`` gets an AviUtl logo file (ver0.1, named after the file; YCbCr with an opacity
+        per plane, RGB converted with BT.601 as AviUtl does), which AviUtl, AviSynth ``EraseLOGO`` and
+        ``DelogoHD`` read. Any other path gets a frame-sized 16-bit RGBA PNG.
+        """
+        if Path(path).suffix.lower() == ".lgd":
+            return write_lgd(path, [self.lgd(Path(path).stem)], overwrite=overwrite)
         image = np.round(self.rgba() * 65535.0).astype(np.uint16)
         return write_png(path, image, overwrite=overwrite)
+
+    def lgd(self, name: str) -> LgdLogo:
+        """The logo as an AviUtl logo: YCbCr colour and opacity per plane at luma resolution over the box."""
+        x, y, w, h = self.box
+        ss_w, ss_h = self.subsampling
+        alphas, colours = [], []
+        for p in range(len(self.gain)):
+            alpha = 1.0 - self.gain[p].astype(np.float64)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                colour = np.where(alpha > 1e-6, self.offset[p] / alpha, 0.0)
+            if p and self.color_family == vs.YUV:
+                alpha, colour = (np.repeat(np.repeat(v, 1 << ss_h, axis=0), 1 << ss_w, axis=1) for v in (alpha, colour))
+            alphas.append(alpha)
+            colours.append(colour)
+        if self.color_family == vs.GRAY:  # a grey logo: neutral chroma at the luma's opacity
+            alphas, colours = alphas * 3, [colours[0], np.zeros((h, w)), np.zeros((h, w))]
+        elif self.color_family == vs.RGB:
+            colours = list(_rgb_to_yuv(np.stack(colours, axis=-1), LGD_MATRIX))
+        return LgdLogo(name, x, y, np.stack(alphas), np.stack(colours))
 
 
 def _yuv_to_rgb(y: np.ndarray, u: np.ndarray, v: np.ndarray, matrix: int) -> np.ndarray:
@@ -153,35 +181,63 @@ def logo_from_rgba(func: FuncLike, rgba: np.ndarray, clip: vs.VideoNode, matrix:
     if (width, height) != (clip.width, clip.height):
         raise InvalidArgumentError(func, f"logo {source} must be the frame's size {clip.width}x{clip.height} (the "
                                          f"logo at its place on a transparent frame), got {width}x{height}")
-    alpha = rgba[..., 3]
-    if not (alpha > 0).any():
+    alpha, rgb = rgba[..., 3], rgba[..., :3]
+    family = clip.format.color_family
+    if family == vs.RGB:
+        colours = [rgb[..., i] for i in range(3)]
+    elif family == vs.GRAY:
+        colours = [_rgb_to_yuv(rgb, 1)[0]]
+    else:
+        colours = list(_rgb_to_yuv(rgb, matrix))
+    return _logo_from_layers(func, [alpha] * len(colours), colours, clip, matrix, source)
+
+
+def _logo_from_lgd(func: FuncLike, lgd: LgdLogo, clip: vs.VideoNode, matrix: int, source: str) -> Logo:
+    """A Logo for ``clip``'s format from an AviUtl logo (YCbCr with an opacity per plane, placed at x, y)."""
+    x, y, w, h = lgd.x, lgd.y, lgd.width, lgd.height
+    if x < 0 or y < 0 or x + w > clip.width or y + h > clip.height:
+        raise InvalidArgumentError(func, f"logo {source} ({lgd.name!r}) covers ({x}, {y}) to ({x + w}, {y + h}), "
+                                         f"outside the {clip.width}x{clip.height} frame: it was made for another "
+                                         "frame size; resize the clip to that size first")
+    alphas, colours = [], []
+    for plane in range(3):
+        alpha = np.zeros((clip.height, clip.width))
+        colour = np.zeros((clip.height, clip.width))
+        alpha[y:y + h, x:x + w], colour[y:y + h, x:x + w] = lgd.alpha[plane], lgd.colour[plane]
+        alphas.append(alpha)
+        colours.append(colour)
+    family = clip.format.color_family
+    if family == vs.GRAY:
+        return _logo_from_layers(func, alphas[:1], colours[:1], clip, matrix, source)
+    if family == vs.RGB:  # AviUtl works in BT.601 YCbCr; an RGB blend has one opacity: the luma's
+        rgb = _yuv_to_rgb(*colours, LGD_MATRIX)
+        return _logo_from_layers(func, [alphas[0]] * 3, [rgb[..., i] for i in range(3)], clip, matrix, source)
+    return _logo_from_layers(func, alphas, colours, clip, matrix, source)
+
+
+def _logo_from_layers(func: FuncLike, alphas: list[np.ndarray], colours: list[np.ndarray], clip: vs.VideoNode,
+                      matrix: int, source: str) -> Logo:
+    """A Logo from frame-sized, luma-resolution opacity and colour (units) per plane of ``clip``'s format."""
+    covered = np.any([a > 0 for a in alphas], axis=0)
+    if not covered.any():
         raise InvalidArgumentError(func, f"logo {source} is fully transparent: no alpha > 0 anywhere; save it with "
                                          "its alpha channel (RGBA)")
     fmt = clip.format
     ss_w, ss_h = fmt.subsampling_w, fmt.subsampling_h
-    ys, xs = np.nonzero(alpha > 0)
+    ys, xs = np.nonzero(covered)
     box = _aligned_box(int(xs.min()) - 3, int(ys.min()) - 3, int(xs.max()) + 4, int(ys.max()) + 4,
-                       width, height, ss_w, ss_h)
+                       clip.width, clip.height, ss_w, ss_h)
     x, y, w, h = box
-    a = alpha[y:y + h, x:x + w]
-    rgb = rgba[y:y + h, x:x + w, :3]
-    if fmt.color_family == vs.RGB:
-        colours = [rgb[..., i] for i in range(3)]
-    elif fmt.color_family == vs.GRAY:
-        kr, kb = _KR_KB[1]
-        colours = [kr * rgb[..., 0] + (1 - kr - kb) * rgb[..., 1] + kb * rgb[..., 2]]
-    else:
-        colours = list(_rgb_to_yuv(rgb, matrix))
     gains, offsets = [], []
-    for p, colour in enumerate(colours):
-        premultiplied = a * colour
-        plane_alpha = a
+    for p, (alpha, colour) in enumerate(zip(alphas, colours, strict=True)):
+        a = alpha[y:y + h, x:x + w]
+        premultiplied = a * colour[y:y + h, x:x + w]
         if p and fmt.color_family == vs.YUV:
-            premultiplied, plane_alpha = _box_mean(premultiplied, ss_w, ss_h), _box_mean(a, ss_w, ss_h)
-        gains.append((1.0 - plane_alpha).astype(np.float32))
+            premultiplied, a = _box_mean(premultiplied, ss_w, ss_h), _box_mean(a, ss_w, ss_h)
+        gains.append((1.0 - a).astype(np.float32))
         offsets.append(premultiplied.astype(np.float32))
     return Logo(box, gains, offsets, [0.5 / 255] * len(colours), fmt.color_family, (ss_w, ss_h),
-                (width, height), matrix)
+                (clip.width, clip.height), matrix)
 
 
 def _colour_props(clip: vs.VideoNode) -> tuple[int, bool]:
@@ -519,11 +575,13 @@ def delogo(clip: vs.VideoNode, logo: Logo | str | os.PathLike[str] | None = None
 
         clean = vo.delogo(ep)                          # estimate the logo from the clip, then remove it
         clean = vo.delogo(ep, "station.png")           # a logo saved by Logo.save() (or any RGBA PNG)
+        clean = vo.delogo(ep, "station.lgd")           # an AviUtl logo file (logoscan)
         clean = vo.delogo(pan, logo, motion="global")  # fill opaque parts from the rest of the pan
 
     Args:
         clip: Constant-format GRAY, YUV or RGB clip, 8-16 bit integer or 16/32 bit float.
-        logo: A ``vo.estimate_logo`` result, the path of a frame-sized RGBA PNG (8 or 16 bit), or None
+        logo: A ``vo.estimate_logo`` or ``vo.load_logo`` result, the path of a frame-sized RGBA PNG (8 or
+            16 bit) or of an AviUtl ``.lgd`` (its first logo), or None
             (default) to estimate it from ``clip`` now (with ``motion``, ``region`` and ``max_frames``).
         motion: None (default) or ``"global"``: the clip is one camera pan; each frame's logo pixels are
             also taken from its ``2 * tr + 1`` neighbours that saw them clear (inverse-variance weighted
@@ -540,7 +598,7 @@ def delogo(clip: vs.VideoNode, logo: Logo | str | os.PathLike[str] | None = None
         and ``OvrLogoFilled`` (share of the box filled rather than de-blended) are added.
 
     Raises:
-        InvalidArgumentError: an argument out of range; a logo PNG of the wrong size or without alpha.
+        InvalidArgumentError: an argument out of range; a logo file that cannot be used (as ``vo.load_logo``).
         ArgumentTypeError: ``logo`` of another type.
         UnsupportedFormatError: a format outside the list above, or a Logo estimated on another colour
             family, subsampling or frame size.
@@ -681,22 +739,10 @@ def _resolve_logo(func: FuncLike, clip: vs.VideoNode, logo: object, motion: str 
         settings = _check_estimate_args(func, clip, region, motion, max_frames, None)
         return _estimate(func, clip, settings, colour, None)
     if isinstance(logo, (str, os.PathLike)):
-        path = Path(logo)
-        try:
-            image = read_png(path)
-        except (OSError, ValueError) as error:
-            raise InvalidArgumentError(func, f"logo {str(path)!r} cannot be read as a PNG ({error}); pass a "
-                                             "Logo.save() file or an RGBA PNG of the frame's size") from None
-        if image.shape[2] not in (2, 4):
-            raise InvalidArgumentError(func, f"logo {str(path)!r} has no alpha channel ({image.shape[2]} channels); "
-                                             "save it as RGBA (or gray + alpha), transparent where there is no logo")
-        peak = 65535.0 if image.dtype == np.uint16 else 255.0
-        values = image.astype(np.float64) / peak
-        rgba = values if values.shape[2] == 4 else np.concatenate([values[..., :1]] * 3 + [values[..., 1:]], axis=2)
-        return logo_from_rgba(func, rgba, clip, colour[0], repr(str(path)))
+        return _load_logo(func, clip, logo, None, colour[0])
     if not isinstance(logo, Logo):
-        raise ArgumentTypeError(func, f"logo must be a Logo (vo.estimate_logo), a PNG path or None, got "
-                                      f"{type(logo).__name__}")
+        raise ArgumentTypeError(func, "logo must be a Logo (vo.estimate_logo, vo.load_logo), a PNG or .lgd path or "
+                                      f"None, got {type(logo).__name__}")
     fmt = clip.format
     ss = (fmt.subsampling_w, fmt.subsampling_h)
     if (logo.color_family, logo.subsampling, logo.frame_size) != (fmt.color_family, ss, (clip.width, clip.height)):
@@ -706,3 +752,69 @@ def _resolve_logo(func: FuncLike, clip: vs.VideoNode, logo: object, motion: str 
                                            "clip, or save it (logo.save) and pass the PNG, which converts")
     return logo
 
+
+def load_logo(clip: vs.VideoNode, path: str | os.PathLike[str], *, name: str | None = None) -> Logo:
+    """Read a saved logo for ``clip``'s format: an RGBA PNG or an AviUtl ``.lgd``.
+
+    Usage Example::
+
+        logo = vo.load_logo(ep, "station.lgd")        # made by AviUtl's logoscan, or by Logo.save("x.lgd")
+        clean = vo.delogo(ep, logo)
+
+    Args:
+        clip: The clip the logo will be taken off (its format, size and ``_Matrix`` decide the conversion).
+        path: A frame-sized RGBA (or gray + alpha) PNG, 8 or 16 bit, transparent where there is no logo
+            (``Logo.save``); or an AviUtl logo file, ver0.1 or ver0.2, placed at its stored position.
+        name: Which logo of a ``.lgd`` holding several; default None, the first.
+
+    Returns:
+        A ``vo.Logo`` for ``clip``'s colour family, subsampling and size.
+
+    Raises:
+        InvalidArgumentError: the file cannot be read; a PNG of another size or without alpha; a ``.lgd``
+            logo that falls outside the frame, or no logo called ``name``.
+        ArgumentTypeError: ``path`` or ``name`` of another type.
+    """
+    func = load_logo
+    clip = check_clip(clip, func)
+    if not isinstance(path, (str, os.PathLike)):
+        raise ArgumentTypeError(func, f"path must be a file path (str or os.PathLike), got {type(path).__name__}")
+    if name is not None:
+        ArgumentTypeError.check(func, "name", name, str)
+    return _load_logo(func, clip, path, name, _colour_props(clip)[0])
+
+
+def _load_logo(func: FuncLike, clip: vs.VideoNode, path_like: str | os.PathLike[str], name: str | None,
+               matrix: int) -> Logo:
+    path = Path(path_like)
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(len(LGD_PREFIX))
+    except OSError as error:
+        raise InvalidArgumentError(func, f"logo {str(path)!r} cannot be read ({error.strerror or error}); pass "
+                                         "a Logo.save() PNG or an AviUtl .lgd") from None
+    if head == LGD_PREFIX:
+        try:
+            logos = read_lgd(path)
+        except ValueError as error:
+            raise InvalidArgumentError(func, f"logo {str(path)!r} is a damaged AviUtl logo file ({error})") from None
+        chosen = logos[0] if name is None else next((lg for lg in logos if lg.name == name), None)
+        if chosen is None:
+            raise InvalidArgumentError(func, f"logo {str(path)!r} holds no logo named {name!r}; it holds "
+                                             f"{[lg.name for lg in logos]}")
+        return _logo_from_lgd(func, chosen, clip, matrix, repr(str(path)))
+    if name is not None:
+        raise InvalidArgumentError(func, f"name={name!r} picks a logo in an AviUtl .lgd file, but {str(path)!r} "
+                                         "is not one; leave name out for a PNG")
+    try:
+        image = read_png(path)
+    except (OSError, ValueError) as error:
+        raise InvalidArgumentError(func, f"logo {str(path)!r} cannot be read as a PNG or an AviUtl .lgd ({error}); "
+                                         "pass a Logo.save() file or an RGBA PNG of the frame's size") from None
+    if image.shape[2] not in (2, 4):
+        raise InvalidArgumentError(func, f"logo {str(path)!r} has no alpha channel ({image.shape[2]} channels); "
+                                         "save it as RGBA (or gray + alpha), transparent where there is no logo")
+    peak = 65535.0 if image.dtype == np.uint16 else 255.0
+    values = image.astype(np.float64) / peak
+    rgba = values if values.shape[2] == 4 else np.concatenate([values[..., :1]] * 3 + [values[..., 1:]], axis=2)
+    return logo_from_rgba(func, rgba, clip, matrix, repr(str(path)))
