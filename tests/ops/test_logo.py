@@ -106,3 +106,61 @@ def test_overlay_strength_measures_a_fade(strength):
     gain, offset = _truth(backgrounds.shape[1:])
     frame = _blend(backgrounds, strength=strength)[0].astype(np.float32)
     assert ops.overlay_strength(frame, gain, offset) == pytest.approx(strength, abs=0.05)
+
+
+def _alpha_error(gain, truth_gain):
+    inside = truth_gain < 1
+    return float(np.abs(gain - truth_gain)[inside].mean())
+
+
+def test_refining_by_smooth_steps_sharpens_the_statistics_estimate():
+    frames = _blend(_backgrounds(300))
+    truth_gain, truth_offset = _truth(frames.shape[1:])
+    box = (slice(14, 68), slice(34, 166))  # the logo and 6 px of background around it
+    stack = frames[(slice(None), *box)].astype(np.float32)
+    gain, offset, _ = ops.estimate_from_statistics(stack)
+    refined_gain, refined_offset = ops.refine_by_edges(stack, gain, offset)
+    before, after = _alpha_error(gain, truth_gain[box]), _alpha_error(refined_gain, truth_gain[box])
+    assert after < 0.6 * before and after < 0.015
+    assert np.abs(refined_offset - truth_offset[box])[truth_gain[box] < 1].mean() < 0.01
+    again = ops.refine_by_edges(stack, gain, offset)  # deterministic
+    assert np.array_equal(again[0], refined_gain)
+
+
+def test_deblend_trusted_leaves_out_what_the_logo_hides():
+    gain = np.array([[1.0, 0.5, 0.2, 0.04]], np.float32)
+    offset = np.array([[0.0, 0.25, 0.4, 0.5]], np.float32)
+    background = np.array([[0.3, 0.6, 0.1, 0.9]], np.float32)
+    observed = gain * background + offset
+    got = ops.deblend_trusted(observed, gain, offset, 1.0, 0.85)
+    assert np.allclose(got[0, :3], background[0, :3], atol=1e-6) and np.isnan(got[0, 3])
+    half = ops.deblend_trusted(observed, gain, offset, 0.5, 0.85)  # at half strength alpha 0.96 -> 0.48
+    assert np.isfinite(half).all()
+
+
+def test_logo_kernels_match_the_numpy_reference(cupy):
+    rng = np.random.default_rng(3)
+    stack = rng.random((40, 12, 16)).astype(np.float32)
+    index = np.arange(12 * 16).reshape(12, 16)
+    first = np.concatenate([index[:, :-1].ravel(), index[:-1, :].ravel()])
+    second = np.concatenate([index[:, 1:].ravel(), index[1:, :].ravel()])
+    inverse_gain = 1.0 + rng.random(12 * 16)
+    offset_ratio = 0.3 * rng.random(12 * 16)
+    want = ops._edge_sums(stack, first, second, inverse_gain, offset_ratio)
+    got = ops._edge_sums(cupy.asarray(stack), first, second, inverse_gain, offset_ratio)
+    for g, w in zip(got, want, strict=True):
+        assert np.allclose(g, w, rtol=1e-9, atol=1e-9)
+    gain = rng.random((12, 16)).astype(np.float32)
+    offset = (0.5 * rng.random((12, 16))).astype(np.float32)
+    observed = rng.random((12, 16)).astype(np.float32)
+    want = ops.deblend_trusted(observed, gain, offset, 0.8, 0.85)
+    got = cupy.asnumpy(ops.deblend_trusted(*(cupy.asarray(a) for a in (observed, gain, offset)), 0.8, 0.85))
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    assert np.allclose(got[~np.isnan(want)], want[~np.isnan(want)], rtol=1e-5, atol=1e-6)
+    own, other = observed, rng.random((12, 16)).astype(np.float32)
+    own_variance = np.where(rng.random((12, 16)) < 0.2, np.inf, 1e-4 * rng.random((12, 16))).astype(np.float32)
+    other_variance = np.where(rng.random((12, 16)) < 0.2, np.inf, 1e-4 * rng.random((12, 16))).astype(np.float32)
+    want = ops.combine_estimates(own, own_variance, other, other_variance)
+    got = cupy.asnumpy(ops.combine_estimates(*(cupy.asarray(a) for a in (own, own_variance, other, other_variance))))
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    assert np.allclose(np.nan_to_num(got), np.nan_to_num(want), rtol=1e-5, atol=1e-6)

@@ -32,4 +32,5 @@ SAMPLE_INSTANTIATIONS: dict[str, list[str]] = {
     "temporal.cu": [temporal_select_name(c, n, r) for c in CTYPES.values()
                     for n, r in ((3, 0), (5, 2), (5, 4), (7, 3), (65, 32))],
     "jpeg_project.cu": ["jpeg_dual_step"],
+    "logo.cu": ["logo_edge_sums", "logo_deblend", "logo_combine"],
 }

@@ -9,6 +9,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import vapoursynth as vs
@@ -20,6 +21,7 @@ from .._vs.depth import is_full_range, plane_units, unit_transform
 from .._vs.formats import check_clip, plane_subsampling
 from .._vs.frames import luma_of, new_frame, plane_view, store_float
 from .._vs.windows import distinct_frames, map_window
+from ..backend import array_module, resolve_backend
 from ..errors import (
     ArgumentTypeError,
     ClipTooShortError,
@@ -33,13 +35,15 @@ from ..ops.logo import (
     SmoothFill,
     combine_estimates,
     deblend,
+    deblend_trusted,
     estimate_from_backgrounds,
     estimate_from_statistics,
     find_overlay,
     finish_estimate,
     overlay_strength,
+    refine_by_edges,
 )
-from ..ops.resample import KERNELS, sample_shifted
+from ..ops.resample import KERNELS, sample_shifted, to_numpy, xp_of
 from .align import LazyPan, Pan, check_align_args, compute_pan
 
 __all__ = ["Logo", "delogo", "estimate_logo", "load_logo"]
@@ -52,7 +56,11 @@ MOTION_MAX_FRAMES = 96  # frames kept whole in memory to find each one's backgro
 DETECTION_FRAMES = 64
 MAX_OVERLAY_SHARE = 0.2  # more of the frame than this looks screen-fixed: the picture itself does not change
 MAX_BOX_SHARE = 0.5  # a "logo" covering more of the frame than this is the static picture itself
-DEFAULT_MAX_ALPHA = 0.85
+# Largest alpha de-blended by default. Without motion nothing else can restore near-opaque strokes, and a
+# good estimate de-blends them better than a smooth fill (benchmarks/bench_logo.py: +4.6 dB on 500 pictures);
+# on a pan the neighbours' clear views do better, and encoder noise there is amplified by 1 / (1 - alpha).
+DEFAULT_MAX_ALPHA = {None: 0.95, "global": 0.85}
+PROPAGATION_MAX_ALPHA = 0.85  # pixels de-blended to teach their neighbours on a pan
 MAX_TR = 32
 FILL_DATA_WEIGHT = 0.5  # pull of a noisy de-blend (alpha above max_alpha) on the smooth fill, at max_alpha
 FILL_CACHE = 8
@@ -352,7 +360,7 @@ def _shifted_box(plane: np.ndarray, shift_x: float, shift_y: float, box: Rect) -
 
 def estimate_logo(clip: vs.VideoNode, region: Rect | None = None, *, motion: str | None = None,
                   max_frames: int = DEFAULT_MAX_FRAMES, pan: Pan | None = None,
-                  progress: bool | None = None) -> Logo:
+                  progress: bool | None = None, backend: str = "auto") -> Logo:
     """Learn a static semi-transparent overlay (TV logo, watermark) from the frames that carry it.
 
     Every frame shows ``(1 - alpha) * background + alpha * colour`` where the logo is. Where the picture
@@ -364,7 +372,10 @@ def estimate_logo(clip: vs.VideoNode, region: Rect | None = None, *, motion: str
     - **Different pictures** (an episode's many shots, a set of images sharing one watermark): over the
       frames, each pixel's mean and spread are the background's, scaled and offset by the logo. The
       background's own mean and spread are measured just around the logo and interpolated across it.
-      Needs frames whose content varies: the more (and the more varied), the better.
+      That estimate is then sharpened by the frames whose picture is smooth between neighbouring pixels
+      (flat areas): there the background's step is about zero whatever its level, which ties each
+      pixel's alpha and colour to its neighbours' (``ops.logo.refine_by_edges``). Needs frames whose
+      content varies: the more (and the more varied), the better.
     - **A camera pan** (``motion="global"``): the pan is measured (``vo.estimate_pan``, with the logo's box
       masked) and the true background of each frame's logo pixels is read from the other frames that saw
       the same scene point outside the logo. A robust regression per pixel (moving characters are thrown
@@ -388,6 +399,8 @@ def estimate_logo(clip: vs.VideoNode, region: Rect | None = None, *, motion: str
             kept whole with ``motion="global"``).
         pan: The clip's ``vo.estimate_pan`` result, when already measured (``motion="global"`` only).
         progress: A progress bar on stderr: None (default) when stderr is a terminal, True, False.
+        backend: ``"auto"`` (default), ``"cupy"`` or ``"numpy"``: where the per-pixel estimation runs (the
+            sparse solves run on the host; the logo's box is small).
 
     Returns:
         A ``Logo`` (``box``, per-plane ``gain``/``offset``, ``alpha``, ``save(path)``).
@@ -400,7 +413,7 @@ def estimate_logo(clip: vs.VideoNode, region: Rect | None = None, *, motion: str
     """
     func = estimate_logo
     clip = check_clip(clip, func)
-    settings = _check_estimate_args(func, clip, region, motion, max_frames, pan)
+    settings = _check_estimate_args(func, clip, region, motion, max_frames, pan, backend)
     return _estimate(func, clip, settings, _colour_props(clip), progress)
 
 
@@ -410,10 +423,12 @@ class _EstimateSettings:
     motion: str | None
     max_frames: int
     pan: Pan | None
+    backend: str
+    xp: Any
 
 
 def _check_estimate_args(func: FuncLike, clip: vs.VideoNode, region: object, motion: object, max_frames: object,
-                         pan: object) -> _EstimateSettings:
+                         pan: object, backend: object) -> _EstimateSettings:
     if clip.num_frames < MIN_FRAMES:
         raise ClipTooShortError(func, f"estimating a logo needs at least {MIN_FRAMES} frames with different "
                                       f"pictures behind it, got {clip.num_frames}; pass a longer clip (the whole "
@@ -426,7 +441,8 @@ def _check_estimate_args(func: FuncLike, clip: vs.VideoNode, region: object, mot
     if pan is not None and len(pan) != clip.num_frames:
         raise InvalidArgumentError(func, f"pan must have one position per frame ({clip.num_frames}), got {len(pan)}; "
                                          "measure it on this clip")
-    return _EstimateSettings(checked_region, motion, max_frames, pan)
+    xp = array_module(resolve_backend(backend, func))  # type: ignore[arg-type]
+    return _EstimateSettings(checked_region, motion, max_frames, pan, backend, xp)  # type: ignore[arg-type]
 
 
 def _estimate(func: FuncLike, clip: vs.VideoNode, settings: _EstimateSettings, colour: tuple[int, bool],
@@ -458,20 +474,23 @@ def _estimate(func: FuncLike, clip: vs.VideoNode, settings: _EstimateSettings, c
     if motion:
         pan = settings.pan
         if pan is None:
-            align_settings = check_align_args(func, clip, mask=box)
+            align_settings = check_align_args(func, clip, mask=box, backend=settings.backend)
             pan = compute_pan(func, clip, align_settings)
         positions = np.stack([pan.x[indices], pan.y[indices]], axis=1)
     gains, offsets, noises = [], [], []
     stacked = [np.stack(s) for s in stacks]
     for p, stack in enumerate(stacked):
-        gain, offset, variation = estimate_from_statistics(stack)
+        on_device = settings.xp.asarray(stack)
+        gain, offset, variation = estimate_from_statistics(on_device)
         noise = _noise_level(stack, fmt, p, full)
         if motion:
             assert positions is not None
-            gain, offset, noise = _estimate_on_pan(func, whole[p], stack, positions, plane_boxes[p],
+            gain, offset, noise = _estimate_on_pan(func, whole[p], on_device, positions, plane_boxes[p],
                                                    plane_subsampling(fmt, p), gain, offset, noise, variation)
         elif variation < MIN_VARIATION:
             raise _static_background_error(func, variation, motion=False)
+        else:
+            gain, offset = refine_by_edges(on_device, gain, offset)
         gains.append(gain)
         offsets.append(offset)
         noises.append(noise)
@@ -487,15 +506,18 @@ def _estimate(func: FuncLike, clip: vs.VideoNode, settings: _EstimateSettings, c
                 (clip.width, clip.height), matrix)
 
 
-def _estimate_on_pan(func: FuncLike, planes: list[np.ndarray], stack: np.ndarray, positions: np.ndarray, box: Rect,
+def _estimate_on_pan(func: FuncLike, planes: list[np.ndarray], stack: Any, positions: np.ndarray, box: Rect,
                      ss: tuple[int, int], gain: np.ndarray, offset: np.ndarray, noise: float,
                      variation: float) -> tuple[np.ndarray, np.ndarray, float]:
     """Regress each logo pixel on the background other frames saw there; spread what is learnt inward.
 
     First pass: backgrounds from frames that saw the scene point outside the box. Scene points that stay
     under the logo in every frame get, in later passes, the de-blended values of frames that saw them
-    under logo pixels already learnt. Pixels never learnt keep the statistics estimate.
+    under logo pixels already learnt. Pixels never learnt keep the statistics estimate. ``stack`` (the
+    box in every frame) is on the backend's device; the whole ``planes`` stay on the host.
     """
+    xp = xp_of(stack)
+    host_stack = to_numpy(stack)
     w, h = box[2], box[3]
     known = np.zeros((h, w), bool)
     hidden = np.full((h, w), np.nan, np.float32)
@@ -504,7 +526,7 @@ def _estimate_on_pan(func: FuncLike, planes: list[np.ndarray], stack: np.ndarray
     for _ in range(PROPAGATION_PASSES):
         sources = [_with_box(plane, box, values) for plane, values in zip(planes, boxes, strict=True)]
         backgrounds = np.stack([_background_elsewhere(sources, positions, k, box, ss) for k in range(len(planes))])
-        new_gain, new_offset, slope_error, new_residual = estimate_from_backgrounds(stack, backgrounds)
+        new_gain, new_offset, slope_error, new_residual = estimate_from_backgrounds(stack, xp.asarray(backgrounds))
         learnt = ~known & (slope_error <= SLOPE_ERROR)
         if not learnt.any():
             break
@@ -514,8 +536,9 @@ def _estimate_on_pan(func: FuncLike, planes: list[np.ndarray], stack: np.ndarray
         known |= learnt
         if known.all():
             break
-        usable = known & (gain >= 1.0 - DEFAULT_MAX_ALPHA)
-        boxes = [np.where(usable, deblend(frame_box, gain, offset), np.nan).astype(np.float32) for frame_box in stack]
+        usable = known & (gain >= 1.0 - PROPAGATION_MAX_ALPHA)
+        boxes = [np.where(usable, deblend(frame_box, gain, offset), np.nan).astype(np.float32)
+                 for frame_box in host_stack]
     if not known.any() and variation < MIN_VARIATION:
         raise _static_background_error(func, variation, motion=True)
     return gain, offset, residual
@@ -561,8 +584,8 @@ def _fill_weight(gain: np.ndarray, max_alpha: float) -> np.ndarray:
 
 
 def delogo(clip: vs.VideoNode, logo: Logo | str | os.PathLike[str] | None = None, *, motion: str | None = None,
-           tr: int = 8, max_alpha: float = DEFAULT_MAX_ALPHA, fade: bool = False, region: Rect | None = None,
-           max_frames: int = DEFAULT_MAX_FRAMES) -> vs.VideoNode:
+           tr: int = 8, max_alpha: float | None = None, fade: bool = False, region: Rect | None = None,
+           max_frames: int = DEFAULT_MAX_FRAMES, backend: str = "auto") -> vs.VideoNode:
     """Take a static semi-transparent overlay (TV logo, watermark) off every frame.
 
     Where the logo lets enough of the picture through (alpha up to ``max_alpha``) the blend is inverted:
@@ -587,11 +610,14 @@ def delogo(clip: vs.VideoNode, logo: Logo | str | os.PathLike[str] | None = None
             also taken from its ``2 * tr + 1`` neighbours that saw them clear (inverse-variance weighted
             with its own de-blend; where they disagree, the frame's own picture wins).
         tr: Temporal radius of that window with ``motion="global"``, in [1, 32], default 8.
-        max_alpha: Largest alpha that is de-blended, in [0.5, 0.99], default 0.85; noise grows as
-            ``1 / (1 - alpha)``: above it the picture is filled instead.
+        max_alpha: Largest alpha that is de-blended, in [0.5, 0.99]; noise (and an estimate's error) grows
+            as ``1 / (1 - alpha)``: above it the picture is filled instead. Default None: 0.95, or 0.85
+            with ``motion="global"``, where the neighbours' clear views do better on near-opaque parts.
         fade: Measure the logo's strength in each frame (fade-ins and outs, frames without it) and remove
             that much; default False (full strength everywhere). Sets ``OvrLogoStrength``.
         region, max_frames: For estimating, as ``vo.estimate_logo``; ignored when ``logo`` is given.
+        backend: ``"auto"`` (default), ``"cupy"`` or ``"numpy"``: where the alignment, the estimate and the
+            per-pixel de-blending run (the smooth fill runs on the host).
 
     Returns:
         A clip of the same format, size and length. Frames keep their props; ``OvrLogoStrength`` (float)
@@ -608,12 +634,15 @@ def delogo(clip: vs.VideoNode, logo: Logo | str | os.PathLike[str] | None = None
     clip = check_clip(clip, func)
     motion = _check_motion(func, motion)
     tr = InvalidArgumentError.check_int(func, "tr", tr, 1, MAX_TR)
+    if max_alpha is None:
+        max_alpha = DEFAULT_MAX_ALPHA[motion]
     ArgumentTypeError.check(func, "max_alpha", max_alpha, (int, float))
     if not 0.5 <= float(max_alpha) <= 0.99:
         raise InvalidArgumentError(func, f"max_alpha must be in [0.5, 0.99], got {max_alpha}")
     ArgumentTypeError.check(func, "fade", fade, bool)
+    xp = array_module(resolve_backend(backend, func))
     colour = _colour_props(clip)
-    logo = _resolve_logo(func, clip, logo, motion, region, max_frames, colour)
+    logo = _resolve_logo(func, clip, logo, motion, region, max_frames, colour, backend)
     fmt = clip.format
     full = colour[1]
     planes = range(fmt.num_planes)
@@ -625,28 +654,31 @@ def delogo(clip: vs.VideoNode, logo: Logo | str | os.PathLike[str] | None = None
         """The factorised fill of plane ``p`` for one mask and (rounded) strength: the costly part, kept."""
         fill = np.frombuffer(fill_bytes, dtype=bool).reshape(logo.gain[p].shape)
         return SmoothFill(fill, _fill_weight(1.0 - strength * (1.0 - logo.gain[p]), max_alpha))
-    lazy = LazyPan(func, clip, check_align_args(func, clip, mask=logo.box)) if motion == "global" else None
+    lazy = LazyPan(func, clip, check_align_args(func, clip, mask=logo.box, backend=backend)) \
+        if motion == "global" else None
+    device_gain, device_offset = [xp.asarray(g) for g in logo.gain], [xp.asarray(o) for o in logo.offset]
     window = min(tr, max((clip.num_frames - 1) // 2, 0)) if lazy is not None else 0
 
     def clean_plane(n: int, p: int, observed: np.ndarray, strength: float,
                     neighbours: Sequence[tuple[int, vs.VideoFrame]]) -> tuple[np.ndarray, float]:
         gain, offset, noise = logo.gain[p], logo.offset[p], logo.noise[p]
         scaled_gain = 1.0 - strength * (1.0 - gain)
-        own = deblend(observed, gain, offset, strength)
-        trusted = scaled_gain >= 1.0 - max_alpha
-        estimate = np.where(trusted, own, np.nan).astype(np.float32)
+        estimate = deblend_trusted(xp.asarray(observed), device_gain[p], device_offset[p], strength, max_alpha)
         if lazy is not None and neighbours:
             other, other_variance = _from_neighbours(lazy.get(), n, p, neighbours, logo, plane_boxes[p], full,
                                                      max_alpha)
             with np.errstate(divide="ignore"):
-                own_variance = np.where(trusted, noise * noise * (1.0 / scaled_gain ** 2 - 1.0) + 1e-12, np.inf)
-            estimate = combine_estimates(estimate, own_variance, other, other_variance)
+                own_variance = np.where(scaled_gain >= 1.0 - max_alpha,
+                                        noise * noise * (1.0 / scaled_gain ** 2 - 1.0) + 1e-12, np.inf)
+            estimate = combine_estimates(estimate, *(xp.asarray(a, dtype=xp.float32) for a in
+                                                     (own_variance, other, other_variance)))
+        estimate = to_numpy(estimate)
         fill = ~np.isfinite(estimate)
         if not fill.any():
             return estimate, 0.0
         # The strength is rounded so that the cached solver does not depend on which frame built it.
         solver = fill_solver(p, fill.tobytes(), round(strength, 2))
-        data = np.where(scaled_gain > 1e-3, own, 0.0)
+        data = np.where(scaled_gain > 1e-3, deblend(observed, gain, offset, strength), 0.0)
         return solver(np.where(fill, 0.0, estimate), data).astype(np.float32), float(fill.mean())
 
     def render(n: int, indices: Sequence[int], frames: Sequence[vs.VideoFrame]) -> vs.VideoFrame:
@@ -734,9 +766,9 @@ def _tap_window(box: Rect, shift_x: float, shift_y: float, width: int, height: i
 
 
 def _resolve_logo(func: FuncLike, clip: vs.VideoNode, logo: object, motion: str | None, region: object,
-                  max_frames: object, colour: tuple[int, bool]) -> Logo:
+                  max_frames: object, colour: tuple[int, bool], backend: str) -> Logo:
     if logo is None:
-        settings = _check_estimate_args(func, clip, region, motion, max_frames, None)
+        settings = _check_estimate_args(func, clip, region, motion, max_frames, None, backend)
         return _estimate(func, clip, settings, colour, None)
     if isinstance(logo, (str, os.PathLike)):
         return _load_logo(func, clip, logo, None, colour[0])

@@ -24,12 +24,14 @@ __all__ = [
     "SmoothFill",
     "combine_estimates",
     "deblend",
+    "deblend_trusted",
     "estimate_from_backgrounds",
     "estimate_from_statistics",
     "find_overlay",
     "finish_estimate",
     "harmonic_fill",
     "overlay_strength",
+    "refine_by_edges",
     "ring_mask",
 ]
 
@@ -46,6 +48,13 @@ RING = 3  # px: the outer ring of the box, taken as background (alpha = 0) by th
 MIN_VARIATION = 2.0 / 255  # background standard deviation over the frames below which alpha cannot be learnt
 SLOPE_ERROR = 0.006  # largest standard error of a regressed gain that counts as reliable
 ALPHA_FLOOR = 0.004  # alphas below this are estimation noise: set to 0
+# Refinement by smooth background steps (refine_by_edges)
+EDGE_ITERATIONS = 6
+EDGE_TUKEY = 3.0  # robust weight cut-off, in residual scales
+EDGE_ANCHOR = 1e-4  # pull toward the statistics estimate, relative to a pixel's own step terms
+EDGE_CHUNK = 32  # frames summed at once (memory)
+EDGE_SCALE_FRAMES = 64  # frames whose residuals set the robust scale
+MIN_GAIN = 0.05  # gains below this (alpha > 0.95) are held there while refining: 1 / gain explodes
 
 
 @dataclass(frozen=True)
@@ -171,6 +180,102 @@ def estimate_from_statistics(stack: Any, ring: int = RING) -> tuple[np.ndarray, 
     return gain, offset, variation
 
 
+def _edge_sums(stack: Any, first: np.ndarray, second: np.ndarray, inverse_gain: np.ndarray,
+               offset_ratio: np.ndarray) -> list[np.ndarray]:
+    """Robustly weighted sums over the frames for every neighbour pair (p, q), on the host.
+
+    The residual of a pair in a frame is the background step ``(k_p J_p - c_p) - (k_q J_q - c_q)``; Tukey
+    weights (at ``EDGE_TUKEY`` times the residuals' scale) keep the frames whose background is smooth
+    there. Sums: ``w J_p^2, w J_q^2, w J_p J_q, w J_p, w J_q, w``. A CuPy stack is summed by the
+    ``logo_edge_sums`` kernel (``_cuda/kernels/logo.cu``); this loop is its reference.
+    """
+    xp = xp_of(stack)
+    frames = stack.reshape(stack.shape[0], -1)
+    sample = to_numpy(frames[:EDGE_SCALE_FRAMES]).astype(np.float64)
+    steps = (inverse_gain[first] * sample[:, first] - offset_ratio[first]
+             - inverse_gain[second] * sample[:, second] + offset_ratio[second])
+    cutoff = EDGE_TUKEY * max(1.4826 * float(np.median(np.abs(steps))), SPREAD_FLOOR)
+    if xp is not np:
+        from .._cuda.logo import edge_sums_cuda
+
+        return edge_sums_cuda(frames, first, second, inverse_gain, offset_ratio, cutoff)
+    sums = [np.zeros(first.size) for _ in range(6)]
+    for start in range(0, frames.shape[0], EDGE_CHUNK):
+        chunk = frames[start:start + EDGE_CHUNK].astype(np.float64)
+        jp, jq = chunk[:, first], chunk[:, second]
+        u = (inverse_gain[first] * jp - offset_ratio[first] - inverse_gain[second] * jq + offset_ratio[second]) / cutoff
+        w = np.where(np.abs(u) < 1.0, (1.0 - u * u) ** 2, 0.0)
+        for total, term in zip(sums, (w * jp * jp, w * jq * jq, w * jp * jq, w * jp, w * jq, w), strict=True):
+            total += term.sum(axis=0)
+    return sums
+
+
+def refine_by_edges(stack: Any, gain: np.ndarray, offset: np.ndarray, ring: int = RING,
+                    iterations: int = EDGE_ITERATIONS) -> tuple[np.ndarray, np.ndarray]:
+    """Sharpen a statistics estimate with the frames whose background is smooth across neighbouring pixels.
+
+    With ``k = 1 / gain`` and ``c = offset / gain`` the background is ``I = k J - c``. Where the background
+    is smooth between two neighbouring pixels in a frame (flat areas, which pictures have plenty of), the
+    step ``I_p - I_q`` is about zero whatever the background's level, and that ties ``k, c`` of the pair;
+    frames with a real step there are dropped by a robust weight. Solved over the whole box at once (a
+    sparse least-squares system, re-weighted ``iterations`` times) with the ring fixed at no overlay, so
+    what one pixel's frames say is shared with its neighbours. Smoothness alone prefers a fainter overlay
+    (every step inside shrinks with ``k``), so each pixel is also held to the statistics estimate with a
+    weak weight (``EDGE_ANCHOR``): the statistics fix the level, the steps remove its pixel-to-pixel noise.
+    """
+    import scipy.sparse
+    import scipy.sparse.linalg
+
+    xp = xp_of(stack)
+    height, width = gain.shape
+    index = np.arange(height * width).reshape(height, width)
+    first = np.concatenate([index[:, :-1].ravel(), index[:-1, :].ravel()])
+    second = np.concatenate([index[:, 1:].ravel(), index[1:, :].ravel()])
+    known = ring_mask(height, width, ring).ravel()
+    unknown = np.flatnonzero(~known)
+    if unknown.size == 0:
+        return gain, offset
+    position = np.full(height * width, -1)
+    position[unknown] = np.arange(unknown.size)
+    inverse_gain = 1.0 / np.maximum(gain.ravel().astype(np.float64), MIN_GAIN)
+    offset_ratio = offset.ravel().astype(np.float64) * inverse_gain
+    inverse_gain[known], offset_ratio[known] = 1.0, 0.0
+    anchor = np.empty(2 * unknown.size)
+    anchor[0::2], anchor[1::2] = inverse_gain[unknown], offset_ratio[unknown]
+    # The pair residual is v . (k_p, c_p, k_q, c_q) with v = (J_p, -1, -J_q, 1): entry (i, j) of sum(w v v^T).
+    nodes, kinds = (first, first, second, second), (0, 1, 0, 1)
+    for _ in range(iterations):
+        pp, qq, pq, p1, q1, ones = _edge_sums(stack, first, second, inverse_gain, offset_ratio)
+        products = {(0, 0): pp, (0, 1): -p1, (0, 2): -pq, (0, 3): p1, (1, 1): ones, (1, 2): q1, (1, 3): -ones,
+                    (2, 2): qq, (2, 3): -q1, (3, 3): ones}
+        rows, cols, values = [], [], []
+        rhs = np.zeros(2 * unknown.size)
+        for i in range(4):
+            row_free = ~known[nodes[i]]
+            for j in range(4):
+                product = products[min(i, j), max(i, j)]
+                col_free = ~known[nodes[j]]
+                both = row_free & col_free
+                rows.append(2 * position[nodes[i][both]] + kinds[i])
+                cols.append(2 * position[nodes[j][both]] + kinds[j])
+                values.append(product[both])
+                fixed = row_free & ~col_free  # a ring value moves to the right-hand side
+                fixed_value = (inverse_gain if kinds[j] == 0 else offset_ratio)[nodes[j][fixed]]
+                np.add.at(rhs, 2 * position[nodes[i][fixed]] + kinds[i], -product[fixed] * fixed_value)
+        system = scipy.sparse.coo_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
+                                         shape=(2 * unknown.size,) * 2).tocsc()
+        # k is held with the weight of a step term's J^2, c (only to keep pixels whose every frame was
+        # dropped solvable) a thousand times more weakly.
+        weight = EDGE_ANCHOR * max(float(ones.mean()), 1.0)
+        hold = np.empty(2 * unknown.size)
+        hold[0::2], hold[1::2] = weight * float(xp.mean(xp.square(stack, dtype=xp.float64))), weight * 1e-3
+        solution = scipy.sparse.linalg.spsolve(system + scipy.sparse.diags(hold), rhs + hold * anchor)
+        inverse_gain[unknown] = np.maximum(solution[0::2], 1.0)
+        offset_ratio[unknown] = solution[1::2]
+    refined_gain = 1.0 / inverse_gain
+    return refined_gain.reshape(height, width), (offset_ratio * refined_gain).reshape(height, width)
+
+
 def estimate_from_backgrounds(observed: Any, background: Any, iterations: int = 4
                               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Per-pixel robust regression ``observed = a * background + b`` over frames whose background is known.
@@ -231,14 +336,35 @@ def deblend(observed: Any, gain: Any, offset: Any, strength: float = 1.0) -> Any
         return ((observed - strength * offset) / scaled_gain).astype(xp.float32)
 
 
+def deblend_trusted(observed: Any, gain: Any, offset: Any, strength: float, max_alpha: float) -> Any:
+    """``deblend`` where the overlay (at ``strength``) has alpha up to ``max_alpha``, NaN where it hides more.
+
+    CuPy arrays go through the fused ``logo_deblend`` kernel (``_cuda/kernels/logo.cu``).
+    """
+    xp = xp_of(observed)
+    if xp is not np:
+        from .._cuda.logo import deblend_trusted_cuda
+
+        return deblend_trusted_cuda(observed, gain, offset, strength, 1.0 - max_alpha)
+    scaled_gain = 1.0 - np.float32(strength) * (1.0 - gain)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        background = (observed - np.float32(strength) * offset) / scaled_gain
+    return np.where(scaled_gain >= np.float32(1.0 - max_alpha), background, np.nan).astype(np.float32)
+
+
 def combine_estimates(own: Any, own_variance: Any, other: Any, other_variance: Any, agreement: float = 4.0) -> Any:
     """Inverse-variance mean of the frame's own de-blended value and one from other frames.
 
     Where they disagree by more than ``agreement`` combined standard deviations (something moved in
     this frame only), the frame's own value stands; where the own value is missing (NaN) the other
-    one does, and where both are missing the result is NaN.
+    one does, and where both are missing the result is NaN. CuPy arrays go through the fused
+    ``logo_combine`` kernel.
     """
     xp = xp_of(own)
+    if xp is not np:
+        from .._cuda.logo import combine_estimates_cuda
+
+        return combine_estimates_cuda(own, own_variance, other, other_variance, agreement)
     own_ok = xp.isfinite(own) & xp.isfinite(own_variance)
     other_ok = xp.isfinite(other) & xp.isfinite(other_variance)
     w_own = xp.where(own_ok, 1.0 / xp.maximum(own_variance, 1e-12), 0.0)
