@@ -49,7 +49,7 @@ MIN_VARIATION = 2.0 / 255  # background standard deviation over the frames below
 SLOPE_ERROR = 0.006  # largest standard error of a regressed gain that counts as reliable
 ALPHA_FLOOR = 0.004  # alphas below this are estimation noise: set to 0
 # Refinement by smooth background steps (refine_by_edges)
-EDGE_ITERATIONS = 6
+EDGE_ITERATIONS = 3  # re-weightings: 6 gave 0.0116 instead of 0.0120 on 500 pictures, at twice the time
 EDGE_TUKEY = 3.0  # robust weight cut-off, in residual scales
 EDGE_ANCHOR = 1e-4  # pull toward the statistics estimate, relative to a pixel's own step terms
 EDGE_CHUNK = 32  # frames summed at once (memory)
