@@ -15,6 +15,7 @@ import numpy as np
 import vapoursynth as vs
 
 from .._progress import progress_callback
+from .._vs.colour import BT601, rgb_to_ycbcr, ycbcr_to_rgb
 from .._vs.depth import is_full_range, plane_units, unit_transform
 from .._vs.formats import check_clip, plane_subsampling
 from .._vs.frames import new_frame, write_float_plane
@@ -52,10 +53,6 @@ PROP_SUBSAMPLING = "OvrJpegSubsampling"
 PROP_SIZE = "OvrJpegSize"
 UPSAMPLING_MODELS = ("box", "fancy")
 
-# JFIF: full-range BT.601 YCbCr.
-_RGB_TO_YCC = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]],
-                       dtype=np.float32)
-_YCC_TO_RGB = np.linalg.inv(_RGB_TO_YCC.astype(np.float64)).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -176,7 +173,7 @@ def _decode(frame: vs.VideoFrame, fmt: vs.VideoFormat, full: bool) -> _Decoded:
     if fmt.color_family == vs.RGB:
         rgb = np.stack(units, axis=-1)
         clipped = ((rgb <= 0.5) | (rgb >= 254.5)).any(axis=-1)
-        ycc = rgb @ _RGB_TO_YCC.T
+        ycc = rgb_to_ycbcr(rgb, BT601)  # JFIF: full-range BT.601
         components = [np.ascontiguousarray(ycc[..., 0]), np.ascontiguousarray(ycc[..., 1] + 128),
                       np.ascontiguousarray(ycc[..., 2] + 128)]
         return _Decoded(components, clipped, True)
@@ -188,7 +185,7 @@ def _component_planes(components: Sequence[np.ndarray], fmt: vs.VideoFormat, ful
     """JPEG components (8-bit units) back as the clip's planes (its float code values; NaN stays NaN)."""
     if fmt.color_family == vs.RGB:
         ycc = np.stack([components[0], components[1] - 128, components[2] - 128], axis=-1)
-        units = list(np.moveaxis(ycc @ _YCC_TO_RGB.T * np.float32(1.0 / 255.0), -1, 0))
+        units = list(np.moveaxis(ycbcr_to_rgb(ycc, BT601) * np.float32(1.0 / 255.0), -1, 0))
     else:
         units = [(c - np.float32(128.0 if p else 0.0)) * np.float32(1.0 / 255.0) for p, c in enumerate(components)]
     planes = []

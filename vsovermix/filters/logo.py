@@ -17,6 +17,7 @@ import vapoursynth as vs
 from .._lgd import LGD_PREFIX, LgdLogo, read_lgd, write_lgd
 from .._png import read_png, write_png
 from .._progress import progress_callback
+from .._vs.colour import BT601, KR_KB, rgb_to_ycbcr, ycbcr_to_rgb
 from .._vs.depth import is_full_range, plane_units, unit_transform
 from .._vs.formats import check_clip, plane_subsampling
 from .._vs.frames import luma_of, new_frame, plane_view, store_float
@@ -67,9 +68,6 @@ FILL_CACHE = 8
 MOTION_KERNEL = "lanczos3"
 PROPAGATION_PASSES = 6  # passes that carry what is learnt at the logo's edges to its never-clear middle
 
-LGD_MATRIX = 6  # AviUtl's YCbCr is BT.601
-# BT.601 / 709 / 2020 luma weights (Kr, Kb) by the _Matrix prop; 709 where it is unset or unknown.
-_KR_KB = {1: (0.2126, 0.0722), 5: (0.299, 0.114), 6: (0.299, 0.114), 9: (0.2627, 0.0593), 10: (0.2627, 0.0593)}
 
 
 @dataclass
@@ -105,29 +103,35 @@ class Logo:
         out[y:y + h, x:x + w] = self.alpha
         return out
 
+    def layers(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Per plane, alpha and colour (units; 0 where alpha is 0) over the box at luma resolution (subsampled
+        chroma repeated over its luma pixels)."""
+        ss_w, ss_h = self.subsampling
+        alphas, colours = [], []
+        for p in range(len(self.gain)):
+            alpha = 1.0 - self.gain[p].astype(np.float64)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                colour = np.where(alpha > 1e-6, self.offset[p] / alpha, 0.0)
+            if p and self.color_family == vs.YUV:
+                alpha, colour = (np.repeat(np.repeat(v, 1 << ss_h, axis=0), 1 << ss_w, axis=1) for v in (alpha, colour))
+            alphas.append(alpha)
+            colours.append(colour)
+        return alphas, colours
+
     def rgba(self) -> np.ndarray:
         """The logo as a frame-sized (H, W, 4) float64 RGBA image in 0..1 (colour undefined where alpha is 0)."""
         width, height = self.frame_size
         x, y, w, h = self.box
-        ss_w, ss_h = self.subsampling
-        alpha = self.alpha.astype(np.float64)
-        colours = []
-        for p in range(len(self.gain)):
-            a = 1.0 - self.gain[p].astype(np.float64)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                colour = np.where(a > 1e-6, self.offset[p] / a, 0.0)
-            if p and self.color_family == vs.YUV:
-                colour = np.repeat(np.repeat(colour, 1 << ss_h, axis=0), 1 << ss_w, axis=1)
-            colours.append(colour)
+        colours = np.stack(self.layers()[1], axis=-1)
         if self.color_family == vs.GRAY:
-            rgb = np.stack([colours[0]] * 3, axis=-1)
+            rgb = np.repeat(colours, 3, axis=-1)
         elif self.color_family == vs.RGB:
-            rgb = np.stack(colours, axis=-1)
+            rgb = colours
         else:
-            rgb = _yuv_to_rgb(*colours, self.matrix)
+            rgb = ycbcr_to_rgb(colours, self.matrix)
         out = np.zeros((height, width, 4))
         out[y:y + h, x:x + w, :3] = np.clip(rgb, 0.0, 1.0)
-        out[y:y + h, x:x + w, 3] = alpha
+        out[y:y + h, x:x + w, 3] = self.alpha
         return out
 
     def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
@@ -145,37 +149,12 @@ class Logo:
     def lgd(self, name: str) -> LgdLogo:
         """The logo as an AviUtl logo: YCbCr colour and opacity per plane at luma resolution over the box."""
         x, y, w, h = self.box
-        ss_w, ss_h = self.subsampling
-        alphas, colours = [], []
-        for p in range(len(self.gain)):
-            alpha = 1.0 - self.gain[p].astype(np.float64)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                colour = np.where(alpha > 1e-6, self.offset[p] / alpha, 0.0)
-            if p and self.color_family == vs.YUV:
-                alpha, colour = (np.repeat(np.repeat(v, 1 << ss_h, axis=0), 1 << ss_w, axis=1) for v in (alpha, colour))
-            alphas.append(alpha)
-            colours.append(colour)
+        alphas, colours = self.layers()
         if self.color_family == vs.GRAY:  # a grey logo: neutral chroma at the luma's opacity
             alphas, colours = alphas * 3, [colours[0], np.zeros((h, w)), np.zeros((h, w))]
-        elif self.color_family == vs.RGB:
-            colours = list(_rgb_to_yuv(np.stack(colours, axis=-1), LGD_MATRIX))
+        elif self.color_family == vs.RGB:  # AviUtl's YCbCr is BT.601
+            colours = list(np.moveaxis(rgb_to_ycbcr(np.stack(colours, axis=-1), BT601), -1, 0))
         return LgdLogo(name, x, y, np.stack(alphas), np.stack(colours))
-
-
-def _yuv_to_rgb(y: np.ndarray, u: np.ndarray, v: np.ndarray, matrix: int) -> np.ndarray:
-    kr, kb = _KR_KB.get(matrix, _KR_KB[1])
-    kg = 1.0 - kr - kb
-    r = y + 2.0 * (1.0 - kr) * v
-    b = y + 2.0 * (1.0 - kb) * u
-    g = (y - kr * r - kb * b) / kg
-    return np.stack([r, g, b], axis=-1)
-
-
-def _rgb_to_yuv(rgb: np.ndarray, matrix: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    kr, kb = _KR_KB.get(matrix, _KR_KB[1])
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    y = kr * r + (1.0 - kr - kb) * g + kb * b
-    return y, (b - y) / (2.0 * (1.0 - kb)), (r - y) / (2.0 * (1.0 - kr))
 
 
 def _box_mean(values: np.ndarray, ss_w: int, ss_h: int) -> np.ndarray:
@@ -194,9 +173,9 @@ def logo_from_rgba(func: FuncLike, rgba: np.ndarray, clip: vs.VideoNode, matrix:
     if family == vs.RGB:
         colours = [rgb[..., i] for i in range(3)]
     elif family == vs.GRAY:
-        colours = [_rgb_to_yuv(rgb, 1)[0]]
+        colours = [rgb_to_ycbcr(rgb, 1)[..., 0]]
     else:
-        colours = list(_rgb_to_yuv(rgb, matrix))
+        colours = list(np.moveaxis(rgb_to_ycbcr(rgb, matrix), -1, 0))
     return _logo_from_layers(func, [alpha] * len(colours), colours, clip, matrix, source)
 
 
@@ -218,7 +197,7 @@ def _logo_from_lgd(func: FuncLike, lgd: LgdLogo, clip: vs.VideoNode, matrix: int
     if family == vs.GRAY:
         return _logo_from_layers(func, alphas[:1], colours[:1], clip, matrix, source)
     if family == vs.RGB:  # AviUtl works in BT.601 YCbCr; an RGB blend has one opacity: the luma's
-        rgb = _yuv_to_rgb(*colours, LGD_MATRIX)
+        rgb = ycbcr_to_rgb(np.stack(colours, axis=-1), BT601)
         return _logo_from_layers(func, [alphas[0]] * 3, [rgb[..., i] for i in range(3)], clip, matrix, source)
     return _logo_from_layers(func, alphas, colours, clip, matrix, source)
 
@@ -252,7 +231,7 @@ def _colour_props(clip: vs.VideoNode) -> tuple[int, bool]:
     with clip.get_frame(0) as frame:
         props = dict(frame.props)
     matrix = int(props.get("_Matrix", 2))
-    if matrix not in _KR_KB:
+    if matrix not in KR_KB:
         matrix = 5 if clip.height < 720 else 1
     return matrix, is_full_range(clip.format, props)
 
