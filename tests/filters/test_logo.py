@@ -153,6 +153,8 @@ def test_bad_input_is_refused_with_a_fix(tmp_path):
         vo.delogo(varied(vs.YUV420P8, 96)[0], varied_logo())
     with pytest.raises(vo.ArgumentTypeError, match="logo must be"):
         vo.delogo(clip, 3)
+    with pytest.raises(vo.InvalidArgumentError, match="pan must be the Pan"):
+        vo.estimate_logo(clip, motion="global", pan="measured")
 
 
 # An AviUtl logo file written by hand from the format (not by vsovermix), for the reader to be checked against.

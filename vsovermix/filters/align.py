@@ -173,13 +173,23 @@ def _report_non_translation(func: FuncLike, pan: Pan, action: str) -> None:
     warnings.warn(f"(vsovermix.{func_name(func)}) {message}", RuntimeWarning, stacklevel=4)
 
 
-class LazyPan:
-    """The pan of a clip, measured once on first use (from inside a frame callback), then shared."""
+def check_pan(func: FuncLike, pan: object, clip: vs.VideoNode) -> Pan | None:
+    """A filter's ``pan`` argument: None (measure it), or the ``Pan`` that ``vo.estimate_pan`` gave for ``clip``."""
+    if pan is None or (isinstance(pan, Pan) and len(pan) == clip.num_frames
+                       and (pan.width, pan.height) == (clip.width, clip.height)):
+        return pan
+    raise InvalidArgumentError(func, f"pan must be the Pan that vo.estimate_pan returned for this clip "
+                                     f"({clip.num_frames} frames of {clip.width}x{clip.height}), got {pan!r:.80}")
 
-    def __init__(self, func: FuncLike, clip: vs.VideoNode, settings: _Settings):
+
+class LazyPan:
+    """The pan of a clip, measured once on first use (from inside a frame callback), then shared; or the
+    ``pan`` already measured (checked with ``check_pan``)."""
+
+    def __init__(self, func: FuncLike, clip: vs.VideoNode, settings: _Settings, pan: Pan | None = None):
         self.func, self.clip, self.settings = func, clip, settings
         self._lock = threading.Lock()
-        self._pan: Pan | None = None
+        self._pan = pan
 
     def get(self) -> Pan:
         with self._lock:

@@ -38,7 +38,7 @@ from ..ops.jpeg import (
 )
 from ..ops.resample import to_numpy
 from ..ops.stitch import DEFAULT_FEATHER, DEFAULT_KERNEL, Canvas, FramePlacement, StreamingRender
-from .align import LazyPan, Pan, check_align_args
+from .align import LazyPan, Pan, check_align_args, check_pan
 
 __all__ = ["JpegTables", "dejpeg", "jpeg_tables"]
 
@@ -495,13 +495,8 @@ def dejpeg(clip: vs.VideoNode, tr: int = 4, *, quant: JpegTables | str | Sequenc
     tr = min(tr, clip.num_frames - 1)
     if iterations is None:
         iterations = SINGLE_IMAGE_ITERATIONS if tr == 0 else DejpegSettings.iterations
-    get_pan: Any = None  # the pan of the clip, once measured (tr > 0)
-    if tr > 0:
-        if pan is not None and (not isinstance(pan, Pan) or len(pan) != clip.num_frames):
-            raise InvalidArgumentError(func, f"pan must be the Pan that vo.estimate_pan returned for this clip "
-                                             f"({clip.num_frames} frames), got {pan!r:.80}")
-        get_pan = (lambda: pan) if pan is not None else \
-            LazyPan(func, clip, check_align_args(func, clip, backend=backend)).get
+    pan = check_pan(func, pan, clip)
+    lazy = LazyPan(func, clip, check_align_args(func, clip, backend=backend), pan) if tr > 0 else None
     source = TableSource(func, clip, quant)
     xp = array_module(resolve_backend(backend, func))
     fmt = clip.format
@@ -511,7 +506,7 @@ def dejpeg(clip: vs.VideoNode, tr: int = 4, *, quant: JpegTables | str | Sequenc
 
     def render(n: int, indices: Sequence[int], frames: Sequence[vs.VideoFrame]) -> vs.VideoFrame:
         members = distinct_frames(indices, frames)
-        position = None if get_pan is None else get_pan()
+        position = None if lazy is None else lazy.get()
         components, views = [], []
         for i, frame in members:
             tables = source.tables(i, frame.props)

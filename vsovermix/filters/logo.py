@@ -45,7 +45,7 @@ from ..ops.logo import (
     refine_by_edges,
 )
 from ..ops.resample import KERNELS, sample_shifted, to_numpy, xp_of
-from .align import LazyPan, Pan, check_align_args, compute_pan
+from .align import LazyPan, Pan, check_align_args, check_pan, compute_pan
 
 __all__ = ["Logo", "delogo", "estimate_logo", "load_logo"]
 
@@ -415,11 +415,7 @@ def _check_estimate_args(func: FuncLike, clip: vs.VideoNode, region: object, mot
     checked_region = _check_region(func, region, clip)
     motion = _check_motion(func, motion)
     max_frames = InvalidArgumentError.check_int(func, "max_frames", max_frames, MIN_FRAMES, 100000)
-    if pan is not None and not isinstance(pan, Pan):
-        raise ArgumentTypeError(func, f"pan must be None or a vo.estimate_pan result, got {type(pan).__name__}")
-    if pan is not None and len(pan) != clip.num_frames:
-        raise InvalidArgumentError(func, f"pan must have one position per frame ({clip.num_frames}), got {len(pan)}; "
-                                         "measure it on this clip")
+    pan = check_pan(func, pan, clip)
     xp = array_module(resolve_backend(backend, func))  # type: ignore[arg-type]
     return _EstimateSettings(checked_region, motion, max_frames, pan, backend, xp)  # type: ignore[arg-type]
 

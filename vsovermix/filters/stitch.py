@@ -18,7 +18,7 @@ from ..errors import InvalidArgumentError, UnsupportedFormatError
 from ..ops.resample import KERNELS, to_numpy
 from ..ops.stitch import DEFAULT_FEATHER, DEFAULT_KERNEL, RENDERS, StreamingRender, median_render, plan_canvas
 from ..ops.superres import SrSettings, superres_canvas
-from .align import DEFAULT_BORDER, DEFAULT_NEIGHBOURS, MaskLike, Pan, check_align_args, compute_pan
+from .align import DEFAULT_BORDER, DEFAULT_NEIGHBOURS, MaskLike, Pan, check_align_args, check_pan, compute_pan
 from .dejpeg import TableSource, jpeg_still
 
 __all__ = ["stitch"]
@@ -107,20 +107,16 @@ def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = Non
         raise InvalidArgumentError(func, f"depth must be None (the clip's), 16 (integer) or 32 (float), got {depth!r}")
     settings = check_align_args(func, clip, neighbours, mask, border, non_translation, backend)
     tables = TableSource(func, clip, quant) if render == "jpeg" else None  # refuses non-JPEG frames before aligning
+    pan = check_pan(func, pan, clip)
     if pan is None:
         pan = compute_pan(func, clip, settings, progress_callback(progress, "aligning"))
-    elif not isinstance(pan, Pan) or len(pan) != clip.num_frames or (pan.width, pan.height) != (clip.width,
-                                                                                                clip.height):
-        raise InvalidArgumentError(func, f"pan must be the Pan that vo.estimate_pan returned for this clip "
-                                         f"({clip.num_frames} frames of {clip.width}x{clip.height}), got {pan!r:.80}")
     fmt = clip.format
     out_fmt = fmt if depth is None else vs.core.query_video_format(
         fmt.color_family, vs.INTEGER if depth == 16 else vs.FLOAT, depth, fmt.subsampling_w, fmt.subsampling_h)
     canvas = plan_canvas(pan.x, pan.y, clip.width, clip.height, fmt.subsampling_w, fmt.subsampling_h)
     fps = Fraction(clip.fps.numerator, clip.fps.denominator) if clip.fps.numerator else Fraction(24000, 1001)
     blank = vs.core.std.BlankClip(format=out_fmt.id, width=canvas.width * scale, height=canvas.height * scale,
-                                  length=1,
-                                  fpsnum=fps.numerator, fpsden=fps.denominator, keep=True)
+                                  length=1, fpsnum=fps.numerator, fpsden=fps.denominator, keep=True)
     xp = np if render == "median" else array_module(settings.backend)
 
     all_planes = range(fmt.num_planes)
