@@ -220,7 +220,6 @@ def test_aviutl_lgd_logo_loads_and_comes_off(tmp_path, version):
 
 def test_logo_saved_as_lgd_reloads_the_same(tmp_path):
     path = tmp_path / "handmade.lgd"
-    handmade_lgd(path)
     clip = lgd_clip(*handmade_lgd(path))[0]
     logo = vo.load_logo(clip, path)
     again = vo.load_logo(clip, logo.save(tmp_path / "again.lgd"))
@@ -239,7 +238,6 @@ def test_logo_saved_as_lgd_reloads_the_same(tmp_path):
 
 def test_bad_lgd_files_are_refused_with_a_fix(tmp_path):
     path = tmp_path / "station.lgd"
-    handmade_lgd(path)
     clip = lgd_clip(*handmade_lgd(path))[0]
     with pytest.raises(vo.InvalidArgumentError, match="no logo named 'other'"):
         vo.load_logo(clip, path, name="other")

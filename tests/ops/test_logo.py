@@ -146,8 +146,9 @@ def test_logo_kernels_match_the_numpy_reference(cupy):
     second = np.concatenate([index[:, 1:].ravel(), index[1:, :].ravel()])
     inverse_gain = 1.0 + rng.random(12 * 16)
     offset_ratio = 0.3 * rng.random(12 * 16)
-    want = ops._edge_sums(stack, first, second, inverse_gain, offset_ratio)
-    got = ops._edge_sums(cupy.asarray(stack), first, second, inverse_gain, offset_ratio)
+    sample = stack.reshape(40, -1).astype(np.float64)
+    want = ops._edge_sums(stack, sample, first, second, inverse_gain, offset_ratio)
+    got = ops._edge_sums(cupy.asarray(stack), sample, first, second, inverse_gain, offset_ratio)
     for g, w in zip(got, want, strict=True):
         assert np.allclose(g, w, rtol=1e-9, atol=1e-9)
     gain = rng.random((12, 16)).astype(np.float32)

@@ -58,8 +58,8 @@ DETECTION_FRAMES = 64
 MAX_OVERLAY_SHARE = 0.2  # more of the frame than this looks screen-fixed: the picture itself does not change
 MAX_BOX_SHARE = 0.5  # a "logo" covering more of the frame than this is the static picture itself
 # Largest alpha de-blended by default. Without motion nothing else can restore near-opaque strokes, and a
-# good estimate de-blends them better than a smooth fill (benchmarks/bench_logo.py: +4.6 dB on 500 pictures);
-# on a pan the neighbours' clear views do better, and encoder noise there is amplified by 1 / (1 - alpha).
+# good estimate de-blends them better than a smooth fill (benchmarks/bench_logo.py's static rows compare
+# 0.85); on a pan the neighbours' clear views do better, and encoder noise there is amplified by 1 / (1 - alpha).
 DEFAULT_MAX_ALPHA = {None: 0.95, "global": 0.85}
 PROPAGATION_MAX_ALPHA = 0.85  # pixels de-blended to teach their neighbours on a pan
 MAX_TR = 32
@@ -511,8 +511,7 @@ def _estimate_on_pan(func: FuncLike, planes: list[np.ndarray], stack: Any, posit
         known |= learnt
         if known.all():
             break
-        usable = known & (gain >= 1.0 - PROPAGATION_MAX_ALPHA)
-        boxes = [np.where(usable, deblend(frame_box, gain, offset), np.nan).astype(np.float32)
+        boxes = [np.where(known, deblend_trusted(frame_box, gain, offset, 1.0, PROPAGATION_MAX_ALPHA), np.nan)
                  for frame_box in host_stack]
     if not known.any() and variation < MIN_VARIATION:
         raise _static_background_error(func, variation, motion=True)
@@ -704,8 +703,8 @@ def _from_neighbours(pan: Pan, n: int, p: int, neighbours: Sequence[tuple[int, v
         lx1, ly1 = min(x + w - wx, ww), min(y + h - wy, wh)
         if lx0 < lx1 and ly0 < ly1:
             part = (slice(ly0 + wy - y, ly1 + wy - y), slice(lx0 + wx - x, lx1 + wx - x))
-            plane[ly0:ly1, lx0:lx1] = np.where(trusted[part], deblend(plane[ly0:ly1, lx0:lx1], gain[part],
-                                                                      logo.offset[p][part]), np.nan)
+            plane[ly0:ly1, lx0:lx1] = deblend_trusted(plane[ly0:ly1, lx0:lx1], gain[part], logo.offset[p][part], 1.0,
+                                                      max_alpha)
             reach[ly0:ly1, lx0:lx1] = np.where(trusted[part], gain[part], np.nan)
         local = (x - wx, y - wy, w, h)
         sample = _shifted_box(plane, shift_x, shift_y, local)

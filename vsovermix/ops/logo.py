@@ -49,7 +49,7 @@ MIN_VARIATION = 2.0 / 255  # background standard deviation over the frames below
 SLOPE_ERROR = 0.006  # largest standard error of a regressed gain that counts as reliable
 ALPHA_FLOOR = 0.004  # alphas below this are estimation noise: set to 0
 # Refinement by smooth background steps (refine_by_edges)
-EDGE_ITERATIONS = 3  # re-weightings: 6 gave 0.0116 instead of 0.0120 on 500 pictures, at twice the time
+EDGE_ITERATIONS = 3  # re-weightings; bench_logo.py's 500 pictures: 6 gave alpha error 0.0115 (0.0119), 1.6x slower
 EDGE_TUKEY = 3.0  # robust weight cut-off, in residual scales
 EDGE_ANCHOR = 1e-4  # pull toward the statistics estimate, relative to a pixel's own step terms
 EDGE_CHUNK = 32  # frames summed at once (memory)
@@ -180,22 +180,20 @@ def estimate_from_statistics(stack: Any, ring: int = RING) -> tuple[np.ndarray, 
     return gain, offset, variation
 
 
-def _edge_sums(stack: Any, first: np.ndarray, second: np.ndarray, inverse_gain: np.ndarray,
+def _edge_sums(stack: Any, sample: np.ndarray, first: np.ndarray, second: np.ndarray, inverse_gain: np.ndarray,
                offset_ratio: np.ndarray) -> list[np.ndarray]:
     """Robustly weighted sums over the frames for every neighbour pair (p, q), on the host.
 
     The residual of a pair in a frame is the background step ``(k_p J_p - c_p) - (k_q J_q - c_q)``; Tukey
-    weights (at ``EDGE_TUKEY`` times the residuals' scale) keep the frames whose background is smooth
-    there. Sums: ``w J_p^2, w J_q^2, w J_p J_q, w J_p, w J_q, w``. A CuPy stack is summed by the
-    ``logo_edge_sums`` kernel (``_cuda/kernels/logo.cu``); this loop is its reference.
+    weights (at ``EDGE_TUKEY`` times the residuals' scale on ``sample``, a few frames on the host) keep the
+    frames whose background is smooth there. Sums: ``w J_p^2, w J_q^2, w J_p J_q, w J_p, w J_q, w``. A CuPy
+    stack is summed by the ``logo_edge_sums`` kernel (``_cuda/kernels/logo.cu``); this loop is its reference.
     """
-    xp = xp_of(stack)
-    frames = stack.reshape(stack.shape[0], -1)
-    sample = to_numpy(frames[:EDGE_SCALE_FRAMES]).astype(np.float64)
     steps = (inverse_gain[first] * sample[:, first] - offset_ratio[first]
              - inverse_gain[second] * sample[:, second] + offset_ratio[second])
     cutoff = EDGE_TUKEY * max(1.4826 * float(np.median(np.abs(steps))), SPREAD_FLOOR)
-    if xp is not np:
+    frames = stack.reshape(stack.shape[0], -1)
+    if xp_of(stack) is not np:
         from .._cuda.logo import edge_sums_cuda
 
         return edge_sums_cuda(frames, first, second, inverse_gain, offset_ratio, cutoff)
@@ -208,6 +206,36 @@ def _edge_sums(stack: Any, first: np.ndarray, second: np.ndarray, inverse_gain: 
         for total, term in zip(sums, (w * jp * jp, w * jq * jq, w * jp * jq, w * jp, w * jq, w), strict=True):
             total += term.sum(axis=0)
     return sums
+
+
+@dataclass(frozen=True)
+class _PairTerm:
+    """Where entry (i, j) of a pair's 4x4 block of the normal equations goes: ``key`` names its sum, ``rows``
+    and ``cols`` place it for the pairs whose both unknowns are free (``both``); for the pairs whose
+    unknown j is on the ring (``fixed``; k = 1, c = 0 there) it moves to the right-hand side at ``rhs_rows``."""
+
+    key: tuple[int, int]
+    both: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    fixed: np.ndarray
+    rhs_rows: np.ndarray
+    ring_value: float
+
+
+def _pair_terms(first: np.ndarray, second: np.ndarray, known: np.ndarray, position: np.ndarray) -> list[_PairTerm]:
+    # The pair residual is v . (k_p, c_p, k_q, c_q) with v = (J_p, -1, -J_q, 1); unknown 2 u is k, 2 u + 1 is c.
+    nodes, kinds = (first, first, second, second), (0, 1, 0, 1)
+    terms = []
+    for i in range(4):
+        row_free = ~known[nodes[i]]
+        for j in range(4):
+            col_free = ~known[nodes[j]]
+            both, fixed = row_free & col_free, row_free & ~col_free
+            terms.append(_PairTerm((min(i, j), max(i, j)), both, 2 * position[nodes[i][both]] + kinds[i],
+                                   2 * position[nodes[j][both]] + kinds[j], fixed,
+                                   2 * position[nodes[i][fixed]] + kinds[i], 1.0 if kinds[j] == 0 else 0.0))
+    return terms
 
 
 def refine_by_edges(stack: Any, gain: np.ndarray, offset: np.ndarray, ring: int = RING,
@@ -237,38 +265,30 @@ def refine_by_edges(stack: Any, gain: np.ndarray, offset: np.ndarray, ring: int 
         return gain, offset
     position = np.full(height * width, -1)
     position[unknown] = np.arange(unknown.size)
+    terms = _pair_terms(first, second, known, position)
+    rows, cols = np.concatenate([t.rows for t in terms]), np.concatenate([t.cols for t in terms])
+    sample = to_numpy(stack[:EDGE_SCALE_FRAMES]).reshape(-1, height * width).astype(np.float64)
+    mean_square = float(xp.mean(xp.square(stack, dtype=xp.float64)))
     inverse_gain = 1.0 / np.maximum(gain.ravel().astype(np.float64), MIN_GAIN)
     offset_ratio = offset.ravel().astype(np.float64) * inverse_gain
     inverse_gain[known], offset_ratio[known] = 1.0, 0.0
     anchor = np.empty(2 * unknown.size)
     anchor[0::2], anchor[1::2] = inverse_gain[unknown], offset_ratio[unknown]
-    # The pair residual is v . (k_p, c_p, k_q, c_q) with v = (J_p, -1, -J_q, 1): entry (i, j) of sum(w v v^T).
-    nodes, kinds = (first, first, second, second), (0, 1, 0, 1)
     for _ in range(iterations):
-        pp, qq, pq, p1, q1, ones = _edge_sums(stack, first, second, inverse_gain, offset_ratio)
+        pp, qq, pq, p1, q1, ones = _edge_sums(stack, sample, first, second, inverse_gain, offset_ratio)
         products = {(0, 0): pp, (0, 1): -p1, (0, 2): -pq, (0, 3): p1, (1, 1): ones, (1, 2): q1, (1, 3): -ones,
                     (2, 2): qq, (2, 3): -q1, (3, 3): ones}
-        rows, cols, values = [], [], []
+        values = np.concatenate([products[t.key][t.both] for t in terms])
         rhs = np.zeros(2 * unknown.size)
-        for i in range(4):
-            row_free = ~known[nodes[i]]
-            for j in range(4):
-                product = products[min(i, j), max(i, j)]
-                col_free = ~known[nodes[j]]
-                both = row_free & col_free
-                rows.append(2 * position[nodes[i][both]] + kinds[i])
-                cols.append(2 * position[nodes[j][both]] + kinds[j])
-                values.append(product[both])
-                fixed = row_free & ~col_free  # a ring value moves to the right-hand side
-                fixed_value = (inverse_gain if kinds[j] == 0 else offset_ratio)[nodes[j][fixed]]
-                np.add.at(rhs, 2 * position[nodes[i][fixed]] + kinds[i], -product[fixed] * fixed_value)
-        system = scipy.sparse.coo_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
-                                         shape=(2 * unknown.size,) * 2).tocsc()
+        for t in terms:
+            if t.ring_value:
+                np.add.at(rhs, t.rhs_rows, -products[t.key][t.fixed] * t.ring_value)
+        system = scipy.sparse.coo_matrix((values, (rows, cols)), shape=(2 * unknown.size,) * 2).tocsc()
         # k is held with the weight of a step term's J^2, c (only to keep pixels whose every frame was
         # dropped solvable) a thousand times more weakly.
         weight = EDGE_ANCHOR * max(float(ones.mean()), 1.0)
         hold = np.empty(2 * unknown.size)
-        hold[0::2], hold[1::2] = weight * float(xp.mean(xp.square(stack, dtype=xp.float64))), weight * 1e-3
+        hold[0::2], hold[1::2] = weight * mean_square, weight * 1e-3
         solution = scipy.sparse.linalg.spsolve(system + scipy.sparse.diags(hold), rhs + hold * anchor)
         inverse_gain[unknown] = np.maximum(solution[0::2], 1.0)
         offset_ratio[unknown] = solution[1::2]
@@ -346,10 +366,8 @@ def deblend_trusted(observed: Any, gain: Any, offset: Any, strength: float, max_
         from .._cuda.logo import deblend_trusted_cuda
 
         return deblend_trusted_cuda(observed, gain, offset, strength, 1.0 - max_alpha)
-    scaled_gain = 1.0 - np.float32(strength) * (1.0 - gain)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        background = (observed - np.float32(strength) * offset) / scaled_gain
-    return np.where(scaled_gain >= np.float32(1.0 - max_alpha), background, np.nan).astype(np.float32)
+    trusted = 1.0 - strength * (1.0 - gain) >= 1.0 - max_alpha
+    return np.where(trusted, deblend(observed, gain, offset, strength), np.nan).astype(np.float32)
 
 
 def combine_estimates(own: Any, own_variance: Any, other: Any, other_variance: Any, agreement: float = 4.0) -> Any:
