@@ -34,6 +34,7 @@ import numpy as np
 
 from .parallel import parallel_map
 from .resample import fit_to_shape, to_numpy, xp_of
+from .stitch import canvas_bands, start_values
 from .superres import shift
 
 __all__ = [
@@ -501,14 +502,11 @@ def dejpeg_canvas(fetch: Callable[[int], Sequence[CodedPlane]], placements: Sequ
     solve closely: tested); memory holds one band's blocks whatever the number of frames. Each band is solved on
     ``xp`` (NumPy or CuPy). Returns one NumPy canvas per component, NaN where ``initial`` is NaN."""
     height, width = initial[0].shape
+    starts = [start_values(plane, LEVEL)[0] for plane in initial]
     covered = ~np.isnan(initial[0])
-    starts = [np.where(covered, plane, np.float32(np.nanmean(plane) if covered.any() else LEVEL)).astype(np.float32)
-              for plane in initial]
     outs = [np.full((height, width), np.nan, dtype=np.float32) for _ in initial]
-    bands = list(range(0, height, band_rows))
-    for done, top in enumerate(bands):
-        bottom = min(top + band_rows, height)
-        lo, hi = max(top - BAND_MARGIN, 0), min(bottom + BAND_MARGIN, height)
+    for band in canvas_bands(height, band_rows, BAND_MARGIN, progress):
+        top, bottom, lo, hi = band.top, band.bottom, band.lo, band.hi
         views: list[list[CodedView]] = [[] for _ in initial]
         for i, place in enumerate(placements):
             if place.rows[0] >= hi or place.rows[1] <= lo:
@@ -527,6 +525,4 @@ def dejpeg_canvas(fetch: Callable[[int], Sequence[CodedPlane]], placements: Sequ
             solved = dejpeg_estimate([xp.asarray(start[lo:hi]) for start in starts], views, settings)
             for out, plane in zip(outs, solved, strict=True):
                 out[top:bottom] = np.where(covered[top:bottom], to_numpy(plane[top - lo:bottom - lo]), np.nan)
-        if progress is not None:
-            progress(done + 1, len(bands))
     return outs

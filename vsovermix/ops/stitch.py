@@ -17,7 +17,7 @@ overshoot.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,8 +26,8 @@ import numpy as np
 from .parallel import parallel_map, row_bands
 from .resample import sample_bounds, sample_shifted, xp_of
 
-__all__ = ["DEFAULT_FEATHER", "DEFAULT_KERNEL", "RENDERS", "Canvas", "FramePlacement", "StreamingRender",
-           "median_render", "plan_canvas", "resample"]
+__all__ = ["DEFAULT_FEATHER", "DEFAULT_KERNEL", "RENDERS", "Band", "Canvas", "FramePlacement", "StreamingRender",
+           "canvas_bands", "median_render", "plan_canvas", "resample", "start_values"]
 
 RENDERS = ("average", "median", "min", "max")
 DEFAULT_KERNEL = "lanczos3"
@@ -163,6 +163,36 @@ class StreamingRender:
         return values, self.coverage
 
 
+@dataclass(frozen=True)
+class Band:
+    """Canvas rows ``top .. bottom`` of a banded render, solved over ``lo .. hi`` (the band and its margin)."""
+
+    top: int
+    bottom: int
+    lo: int
+    hi: int
+
+
+def canvas_bands(height: int, rows: int, margin: int = 0,
+                 progress: Callable[[int, int], None] | None = None) -> Iterator[Band]:
+    """A canvas of ``height`` rows cut into bands of ``rows``, each with ``margin`` more rows on both sides
+    (within the canvas); ``progress`` is told after each band is done."""
+    tops = range(0, height, rows)
+    for done, top in enumerate(tops):
+        bottom = min(top + rows, height)
+        yield Band(top, bottom, max(top - margin, 0), min(bottom + margin, height))
+        if progress is not None:
+            progress(done + 1, len(tops))
+
+
+def start_values(plane: np.ndarray, default: float) -> tuple[np.ndarray, np.ndarray]:
+    """A banded solve's start, float32: ``plane`` with its NaN (no frame reaches) set to its mean (``default`` if
+    all are NaN); and where it is covered."""
+    covered = ~np.isnan(plane)
+    fill = np.float32(np.nanmean(plane) if covered.any() else default)
+    return np.where(covered, plane, fill).astype(np.float32), covered
+
+
 def median_render(fetch: Callable[[int], Any], placements: Sequence[FramePlacement], width: int, height: int,
                   kernel: str, budget_bytes: int = 512 << 20,
                   progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -176,9 +206,8 @@ def median_render(fetch: Callable[[int], Any], placements: Sequence[FramePlaceme
     band = max(8, min(height, budget_bytes // max(1, 4 * width * count)))
     out = np.full((height, width), np.nan, dtype=np.float32)
     coverage = np.zeros((height, width), dtype=np.float32)
-    bands = list(range(0, height, band))
-    for done, top in enumerate(bands):
-        bottom = min(top + band, height)
+    for part in canvas_bands(height, band, progress=progress):
+        top, bottom = part.top, part.bottom
         members = [i for i, p in enumerate(placements)
                    if p.rows[0] < bottom and p.rows[1] > top and p.cols[1] > p.cols[0]]
         stack = np.full((len(members), bottom - top, width), np.nan, dtype=np.float32)
@@ -192,6 +221,4 @@ def median_render(fetch: Callable[[int], Any], placements: Sequence[FramePlaceme
         index = np.maximum(valid - 1, 0) // 2
         out[top:bottom] = np.take_along_axis(stack, index[None], axis=0)[0]
         coverage[top:bottom] = valid
-        if progress is not None:
-            progress(done + 1, len(bands))
     return out, coverage

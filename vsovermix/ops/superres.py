@@ -28,6 +28,7 @@ import numpy as np
 
 from .parallel import parallel_map
 from .resample import box_reduce, fit_to_shape, kernel_taps, ndimage_of, xp_of
+from .stitch import canvas_bands, start_values
 
 __all__ = ["SrSettings", "adjoint", "area_upscale", "btv_gradient", "forward", "super_resolve", "superres_canvas"]
 
@@ -193,13 +194,10 @@ def superres_canvas(fetch: Callable[[int], Any], placements: Sequence[Any], init
     them; memory holds one band's frames, whatever their number. Returns NaN where ``initial`` is NaN.
     """
     height, width = initial.shape
-    covered = ~np.isnan(initial)
-    start = np.where(covered, initial, np.float32(np.nanmean(initial) if covered.any() else 0.0)).astype(np.float32)
+    start, covered = start_values(initial, 0.0)
     out = np.full((height * scale, width * scale), np.nan, dtype=np.float32)
-    bands = list(range(0, height, band_rows))
-    for done, top in enumerate(bands):
-        bottom = min(top + band_rows, height)
-        lo, hi = max(top - margin, 0), min(bottom + margin, height)
+    for band in canvas_bands(height, band_rows, margin, progress):
+        top, bottom, lo, hi = band.top, band.bottom, band.lo, band.hi
         crops, offsets = [], []
         for i, place in enumerate(placements):
             if place.rows[0] >= hi or place.rows[1] <= lo or place.cols[1] <= place.cols[0]:
@@ -217,6 +215,4 @@ def superres_canvas(fetch: Callable[[int], Any], placements: Sequence[Any], init
             solved = band[(top - lo) * scale:(bottom - lo) * scale]
             out[top * scale:bottom * scale] = np.where(
                 np.repeat(np.repeat(covered[top:bottom], scale, axis=0), scale, axis=1), solved, np.nan)
-        if progress is not None:
-            progress(done + 1, len(bands))
     return out
