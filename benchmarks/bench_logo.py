@@ -113,8 +113,8 @@ def run_case(name, marked, clean, motion, eval_frames):
     for n in eval_frames:
         truth, frame = clean[n], marked[n]
         scores["untouched"].append(mse(frame[box], truth[box]))
-        for name, out in outs.items():
-            scores[name].append(mse(np.asarray(out.get_frame(n)[0], np.float64)[box], truth[box]))
+        for label, out in outs.items():
+            scores[label].append(mse(np.asarray(out.get_frame(n)[0], np.float64)[box], truth[box]))
         for peer, result in peers(frame, alpha_full, colour_full).items():
             scores[peer].append(mse(result[box], truth[box]))
     row = {"case": name, "frames": len(marked), "motion": motion, "estimate_s": round(seconds, 2),
