@@ -22,15 +22,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 
-from .parallel import parallel_map
-from .resample import box_reduce, fit_to_shape, kernel_taps, ndimage_of, xp_of
+from .parallel import parallel_map, row_bands
+from .resample import kernel_taps, ndimage_of, xp_of
 from .stitch import canvas_bands, start_values
 
-__all__ = ["SrSettings", "adjoint", "area_upscale", "btv_gradient", "forward", "super_resolve", "superres_canvas"]
+__all__ = ["AxisTaps", "SrSettings", "adjoint", "block_sums", "block_sums_adjoint", "btv_gradient", "forward",
+           "super_resolve", "superres_canvas"]
 
 KERNEL = "cubic"  # Catmull-Rom: 4 taps, interpolating
 
@@ -84,27 +86,106 @@ def shift(x, dx: float, dy: float, transpose: bool = False):
     return _shift_axis(_shift_axis(x, dy, 0, transpose), dx, 1, transpose)
 
 
-def area_upscale(y, scale: int):
-    """The transpose of ``box_reduce``: each low-resolution value spread over its block, divided by its area."""
-    xp = xp_of(y)
-    return xp.repeat(xp.repeat(y, scale, axis=0), scale, axis=1) * np.float32(1.0 / (scale * scale))
+def block_sums(x, scale: int):
+    """Sums of every ``scale x scale`` block of ``x`` (zero outside), at every position: the full correlation.
+
+    ``out[p + scale - 1, q + scale - 1]`` is the sum over ``x[p:p + scale, q:q + scale]``, for ``p, q`` from
+    ``1 - scale``. A frame's pixel is a weighted sum of a few of these (``AxisTaps``), so the blocks are
+    summed once per iteration for all frames, not once per frame."""
+    xp = xp_of(x)
+    h, w = x.shape
+    rows = xp.zeros((h, w + scale - 1), dtype=np.float32)
+    for j in range(scale):
+        rows[:, j:j + w] += x
+    out = xp.zeros((h + scale - 1, w + scale - 1), dtype=np.float32)
+    for j in range(scale):
+        out[j:j + h] += rows
+    return out
+
+
+def block_sums_adjoint(g, scale: int):
+    """The transpose of ``block_sums``: ``out[p, q]`` sums ``g`` over the blocks that contain ``(p, q)``."""
+    h, w = g.shape[0] - scale + 1, g.shape[1] - scale + 1
+    rows = g[0:h].copy()
+    for j in range(1, scale):
+        rows += g[j:j + h]
+    out = rows[:, 0:w].copy()
+    for j in range(1, scale):
+        out += rows[:, j:j + w]
+    return out
+
+
+@dataclass(frozen=True)
+class AxisTaps:
+    """How a frame's pixels along one axis read the ``block_sums`` of the high-resolution image.
+
+    The frame at ``offset`` low-resolution px has its pixel ``i``'s block at high-resolution coordinate
+    ``scale * (i + offset)``; moving ``x`` there by Catmull-Rom and averaging the block equals the same
+    taps applied to the block sums at ``scale * i + start + t``: the shift and the box commute."""
+
+    weights: np.ndarray  # float32, divided by ``scale`` (the block's mean, one axis)
+    start: int  # index, in the block sums along this axis, of pixel 0's first tap
+
+    @classmethod
+    def of(cls, offset: float, scale: int) -> AxisTaps:
+        moved = scale * offset
+        whole = math.floor(moved)
+        frac = moved - whole
+        if frac == 0.0:
+            weights, first = np.array([1.0]), whole
+        else:
+            weights, first = kernel_taps(KERNEL, frac), whole - 1
+        return cls((weights / scale).astype(np.float32), first + scale - 1)
+
+    def _spans(self, scale: int, count: int, length: int):
+        """``(weight, lo, hi, sums)``: pixels ``lo:hi`` read the block sums at the strided slice ``sums``."""
+        for t, weight in enumerate(self.weights):
+            base = self.start + t
+            lo, hi = max(0, -(base // scale)), min(count, (length - 1 - base) // scale + 1)
+            if hi > lo:
+                yield weight, lo, hi, slice(base + scale * lo, base + scale * (hi - 1) + 1, scale)
+
+    def gather(self, sums, scale: int, count: int, axis: int):
+        """``count`` frame pixels along ``axis`` from the block sums (zero where the taps fall outside)."""
+        shape = list(sums.shape)
+        shape[axis] = count
+        out = xp_of(sums).zeros(shape, dtype=np.float32)
+        for weight, lo, hi, src in self._spans(scale, count, sums.shape[axis]):
+            if axis == 0:
+                out[lo:hi] += weight * sums[src]
+            else:
+                out[:, lo:hi] += weight * sums[:, src]
+        return out
+
+    def scatter(self, values, scale: int, length: int, axis: int, out=None):
+        """The transpose of ``gather``: frame pixels spread back onto ``length`` block sums (added to ``out``)."""
+        if out is None:
+            shape = list(values.shape)
+            shape[axis] = length
+            out = xp_of(values).zeros(shape, dtype=np.float32)
+        for weight, lo, hi, dst in self._spans(scale, values.shape[axis], length):
+            if axis == 0:
+                out[dst] += weight * values[lo:hi]
+            else:
+                out[:, dst] += weight * values[:, lo:hi]
+        return out
 
 
 def forward(x, offset: tuple[float, float], scale: int, frame_shape: tuple[int, int] | None = None):
     """``A_k x``: the low-resolution frame at ``offset`` (low-resolution px) that ``x`` predicts.
 
-    ``frame_shape`` (default: ``x``'s size / ``scale``) is the frame's size: its pixels beyond the
-    high-resolution image read zeros (and are masked out of the fit)."""
+    ``frame_shape`` (default: ``x``'s size / ``scale``) is the frame's size: its pixels whose blocks
+    reach beyond the high-resolution image read zeros there (and are masked out of the fit)."""
     h, w = frame_shape or (x.shape[0] // scale, x.shape[1] // scale)
-    return box_reduce(fit_to_shape(shift(x, scale * offset[0], scale * offset[1]), (h * scale, w * scale)), scale)
+    rows = AxisTaps.of(offset[1], scale).gather(block_sums(x, scale), scale, h, 0)
+    return AxisTaps.of(offset[0], scale).gather(rows, scale, w, 1)
 
 
 def adjoint(residual, offset: tuple[float, float], scale: int, shape: tuple[int, int] | None = None):
     """``A_k^T residual``, on a high-resolution image of ``shape`` (default: ``scale`` x the residual's)."""
-    spread = area_upscale(residual, scale)
-    if shape is not None:
-        spread = fit_to_shape(spread, shape)
-    return shift(spread, scale * offset[0], scale * offset[1], transpose=True)
+    h, w = shape or (residual.shape[0] * scale, residual.shape[1] * scale)
+    cols = AxisTaps.of(offset[0], scale).scatter(residual, scale, w + scale - 1, 1)
+    return block_sums_adjoint(AxisTaps.of(offset[1], scale).scatter(cols, scale, h + scale - 1, 0), scale)
 
 
 def footprint_mask(shape: tuple[int, int], frame_shape: tuple[int, int], offset: tuple[float, float], scale: int,
@@ -119,23 +200,42 @@ def footprint_mask(shape: tuple[int, int], frame_shape: tuple[int, int], offset:
     return xp.asarray((inside_r[:, None] & inside_c[None, :]).astype(np.float32))
 
 
-def btv_gradient(x, radius: int, alpha: float):
-    """Gradient (a subgradient) of Farsiu's bilateral TV ``sum alpha^(|l|+|m|) |x - S^(l,m) x|_1``."""
+def _btv_slab(x, radius: int, alpha: float):
     xp = xp_of(x)
     grad = xp.zeros_like(x)
+    diff = xp.empty_like(x)
     h, w = x.shape
     for dx in range(-radius, radius + 1):
         for dy in range(0, radius + 1):
             if dy == 0 and dx <= 0:
                 continue  # each pair once: (dx, dy) and (-dx, -dy) give the same term
-            weight = np.float32(alpha ** (abs(dx) + abs(dy)))
             # d = x[r, c] - x[r + dy, c + dx] over the overlap; its sign pulls both ends.
             ys, yd = slice(0, h - dy), slice(dy, h)
             xs, xd = (slice(0, w - dx), slice(dx, w)) if dx >= 0 else (slice(-dx, w), slice(0, w + dx))
-            sign = xp.sign(x[ys, xs] - x[yd, xd]) * weight
+            sign = diff[ys, xs]
+            xp.subtract(x[ys, xs], x[yd, xd], out=sign)
+            xp.sign(sign, out=sign)
+            sign *= np.float32(alpha ** (abs(dx) + abs(dy)))
             grad[ys, xs] += sign
             grad[yd, xd] -= sign
     return grad
+
+
+def btv_gradient(x, radius: int, alpha: float):
+    """Gradient (a subgradient) of Farsiu's bilateral TV ``sum alpha^(|l|+|m|) |x - S^(l,m) x|_1``.
+
+    On NumPy, row bands run on the host threads: a band with ``radius`` rows of halo sees every pair
+    that touches its own rows, so the result is the same as one pass."""
+    if xp_of(x) is not np:
+        return _btv_slab(x, radius, alpha)
+    height = x.shape[0]
+
+    def band(rows: tuple[int, int]):
+        lo, hi = max(0, rows[0] - radius), min(height, rows[1] + radius)
+        return _btv_slab(x[lo:hi], radius, alpha)[rows[0] - lo:rows[1] - lo]
+
+    bands = row_bands(0, height)
+    return band(bands[0]) if len(bands) == 1 else np.concatenate(parallel_map(band, bands))
 
 
 def initial_estimate(reference, scale: int):
@@ -155,30 +255,50 @@ def super_resolve(frames: Sequence, offsets: Sequence[tuple[float, float]], scal
     """
     xp = xp_of(frames[reference])
     x = initial_estimate(frames[reference], scale) if initial is None else xp.array(initial, dtype=np.float32)
-    shape = x.shape
-    masks = [footprint_mask(shape, f.shape, o, scale, xp) for f, o in zip(frames, offsets, strict=True)]
-    step = np.float32(settings.step / len(frames))
+    height, width = x.shape
+    padded = (height + scale - 1, width + scale - 1)  # the block sums' size
+    masks = [footprint_mask(x.shape, f.shape, o, scale, xp) for f, o in zip(frames, offsets, strict=True)]
+    taps = [(AxisTaps.of(o[0], scale), AxisTaps.of(o[1], scale)) for o in offsets]
+    step = np.float32(settings.step * scale * scale / len(frames))
     eps = np.float32(settings.noise)
+    on_host = xp is np
+    run = parallel_map if on_host else (lambda fn, items: [fn(i) for i in items])
+    # Frames' residuals are spread back along rows in column bands, each frame in order: the same
+    # sums on any core count.
+    column_bands = [slice(*cols) for cols in (row_bands(0, padded[1]) if on_host else [(0, padded[1])])]
 
-    def data_gradient(k: int):
-        residual = (forward(x, offsets[k], scale, frames[k].shape) - frames[k]) * masks[k]
+    def residual_by_columns(k: int):
+        """Frame k's (robustly weighted) residual, spread back along its columns: ``h x padded width``."""
+        cols, rows = taps[k]
+        h, w = frames[k].shape
+        residual = cols.gather(rows.gather(sums, scale, h, 0), scale, w, 1)
+        residual -= frames[k]
+        residual *= masks[k]
         if settings.robust:  # eps * r / sqrt(r^2 + eps^2): r for small residuals, +-eps for outliers
-            residual = residual * (eps / xp.sqrt(residual * residual + eps * eps))
-        return adjoint(residual, offsets[k], scale, shape)
+            residual *= eps / xp.sqrt(residual * residual + eps * eps)
+        return cols.scatter(residual, scale, padded[1], 1)
 
-    run = parallel_map if xp is np else (lambda fn, items: [fn(i) for i in items])
+    def spread_rows(parts: Sequence, spread, band: slice) -> None:
+        """Every frame's ``residual_by_columns`` spread back along rows into ``spread``'s columns ``band``."""
+        for (_, rows), part in zip(taps, parts, strict=True):
+            rows.scatter(part[:, band], scale, padded[0], 0, out=spread[:, band])
+
     velocity = xp.zeros_like(x)
     for _ in range(settings.iterations):
-        grad = xp.zeros_like(x)
-        for part in run(data_gradient, range(len(frames))):  # summed in frame order: the same on any core count
-            grad += part
+        sums = block_sums(x, scale)
+        parts = run(residual_by_columns, range(len(frames)))
+        spread = xp.zeros(padded, dtype=np.float32)
+        run(partial(spread_rows, parts, spread), column_bands)
+        grad = block_sums_adjoint(spread, scale)
         if settings.lam:
             grad += np.float32(settings.lam) * btv_gradient(x, settings.radius, settings.alpha)
+        grad *= step
         if settings.momentum:
-            velocity = np.float32(settings.momentum) * velocity - step * grad * np.float32(scale * scale)
+            velocity *= np.float32(settings.momentum)
+            velocity -= grad
             x += velocity
         else:
-            x -= step * grad * np.float32(scale * scale)
+            x -= grad
     return x
 
 
