@@ -3,11 +3,13 @@
 Forward model of frame ``k`` (Farsiu et al. 2004, for pure translations): its pixel ``(i, j)`` is the
 mean of the high-resolution image ``x`` over the ``scale x scale`` block at ``scale * ((i, j) + d_k)``
 (an area-sampling sensor; box reduction is also what reducing a drawing for a release does), where
-``d_k`` is the frame's offset from the reference frame in low-resolution px. ``A_k x`` is therefore a
-sub-pixel shift of ``x`` by ``scale * d_k`` (separable Catmull-Rom, zero outside the image) followed by
-``box_reduce``; ``A_k^T`` spreads each residual over its block and shifts it back with the transposed
-filter. Both are written out, so ``<A x, y> == <x, A^T y>`` holds to rounding (tested), and no sparse
-matrix is ever built.
+``d_k`` is the frame's offset from the reference frame in low-resolution px. ``A_k x`` is a sub-pixel
+shift of ``x`` by ``scale * d_k`` (separable Catmull-Rom, zero outside the image) followed by the block
+mean. Both are convolutions, so they commute: the block sums of ``x`` (``block_sums``) are formed once per
+iteration for all frames, and each frame only reads its 4 x 4 taps of them at its own pixels
+(``AxisTaps.gather``). ``A_k^T`` scatters each residual back onto those taps and spreads the sums over
+their blocks (``AxisTaps.scatter``, ``block_sums_adjoint``). Both are written out, so
+``<A x, y> == <x, A^T y>`` holds to rounding (tested), and no sparse matrix is ever built.
 
 The estimate minimises ``sum_k rho(m_k (A_k x - y_k)) + lam * BTV(x)`` by steepest descent with
 heavy-ball momentum, where ``m_k`` keeps the pixels whose footprint lies inside the estimated image,
