@@ -43,6 +43,26 @@ def test_frames_are_the_same_rendered_alone():
             np.testing.assert_array_equal(np.asarray(f[1]), in_order[n])
 
 
+def test_a_frame_that_cannot_be_aligned_is_upscaled_alone_and_says_so():
+    # A white frame in the middle of the pan: it cannot be aligned (before, the whole clip raised), so its
+    # neighbours are solved without it and it is upscaled alone.
+    from vsovermix.ops.superres import initial_estimate
+
+    clip, _ = pan_clip(n=7, fmt=vs.GRAY8)
+    clip = clip[:3] + clip.std.BlankClip(color=255, length=1) + clip[4:]
+    big = vo.superres(clip, 2, tr=2, iterations=3)
+    used = []
+    for n in range(7):
+        with big.get_frame(n) as f:
+            used.append(f.props["OvrSrFrames"])
+            if n == 3:
+                alone = np.asarray(f[0], dtype=np.float64)
+    assert used == [3, 3, 4, 1, 4, 3, 3]
+    with clip.get_frame(3) as f:
+        cubic = initial_estimate(np.asarray(f[0], dtype=np.float32) / 255, 2) * 255
+    np.testing.assert_allclose(alone, np.clip(np.floor(cubic + 0.5), 0, 255), atol=1)
+
+
 def test_bad_arguments_are_refused():
     clip, _ = pan_clip(n=3, fmt=vs.GRAY8)
     with pytest.raises(vo.InvalidArgumentError, match=r"scale must be in \[2, 4\], got 5"):

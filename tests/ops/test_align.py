@@ -10,6 +10,7 @@ from vsovermix.ops.align import (
     estimate_pair,
     estimate_pan_offsets,
     make_proxy,
+    segments,
     solve_positions,
 )
 
@@ -103,6 +104,32 @@ def test_disconnected_frames_are_named():
     ms = [Measurement(0, 1, 1.0, 0.0, 0.01, 0.01, 1.0), Measurement(2, 3, 1.0, 0.0, 0.01, 0.01, 1.0)]
     with pytest.raises(ValueError, match="frames 2-3 are not connected"):
         solve_positions(4, ms)
+
+
+def test_partial_solve_gives_each_group_its_own_origin():
+    ms = [Measurement(0, 1, 1.0, 0.5, 0.01, 0.01, 1.0), Measurement(2, 3, 4.0, 0.0, 0.01, 0.01, 1.0)]
+    positions, kept = solve_positions(5, ms, partial=True)
+    np.testing.assert_allclose(positions, [[0, 0], [1, 0.5], [0, 0], [4, 0], [0, 0]], atol=1e-9)
+    assert kept.all()
+    np.testing.assert_array_equal(segments(5, np.array([(0, 1), (2, 3)])), [0, 0, 2, 2, 4])
+
+
+@pytest.mark.parametrize("kind", ["white", "flash", "unrelated"])
+def test_a_frame_unlike_its_neighbours_does_not_cut_the_pan(kind):
+    # Frame 5 is a white frame, a 30 % contrast flash or an unrelated picture: the pairs with it fail or
+    # disagree. The frames on both sides are measured across it (a white frame broke the pan in two
+    # before), keep their exact positions, and it alone scores low.
+    offsets = random_walk(10, (24, 10), 16, seed=3)
+    prox = lumas(pan_frames(K, WIDTH, HEIGHT, offsets), noise=1.0)
+    prox[5] = {"white": np.ones_like(prox[5]), "flash": 0.3 * prox[5] + 0.7,
+               "unrelated": np.random.default_rng(1).random(prox[5].shape).astype(np.float32)}[kind]
+    result = estimate_pan_offsets(lambda n: prox[n], len(prox), 1, partial=True)
+    truth = truth_positions(offsets, K)
+    others = np.arange(10) != 5
+    error = np.abs(np.c_[result.x - truth[:, 0], result.y - truth[:, 1]])[others]
+    assert error.max() <= 0.05, error
+    assert (result.segment[others] == 0).all()
+    assert result.confidence[5] < 0.7 < result.confidence[others].min()
 
 
 def test_flat_frames_cannot_be_aligned():

@@ -53,6 +53,9 @@ class Pan:
     width: int
     height: int
     static_fraction: float  # share of the frame ignored as screen-fixed overlay (logo, subtitles, letterbox)
+    # Per frame: the first frame of its connected group. All 0 for a pan; only ``LazyPan(partial=True)``
+    # (superres) lets frames that match nothing around them stand alone, with confidence 0.
+    segment: np.ndarray
 
     def __len__(self) -> int:
         return len(self.x)
@@ -127,8 +130,10 @@ def _exclusion(settings: _Settings, width: int, height: int) -> np.ndarray | Non
 
 
 def compute_pan(func: FuncLike, clip: vs.VideoNode, settings: _Settings,
-                progress: Callable[[int, int], None] | None = None) -> Pan:
-    """Measure the pan: reads every frame (``get_frame``, never ``frames()``: safe inside a callback)."""
+                progress: Callable[[int, int], None] | None = None, partial: bool = False) -> Pan:
+    """Measure the pan: reads every frame (``get_frame``, never ``frames()``: safe inside a callback).
+
+    ``partial``: frames that cannot be connected get their own ``segment`` instead of an error."""
     width, height = clip.width, clip.height
     scale = proxy_scale(width)
     xp = array_module(settings.backend)
@@ -147,14 +152,14 @@ def compute_pan(func: FuncLike, clip: vs.VideoNode, settings: _Settings,
     try:
         result = estimate_pan_offsets(load, clip.num_frames, scale, neighbours=settings.neighbours,
                                       border=math.ceil(settings.border / scale), exclude=proxy_exclude,
-                                      progress=progress)
+                                      progress=progress, partial=partial)
     except ValueError as error:
         if isinstance(error, VsOvermixError):
             raise
         raise AlignmentError(func, f"{error}: they are flat or black, or share no picture with their neighbours; "
                                    "trim them off (clip[a:b]) or align the parts separately") from None
     pan = Pan(result.x, result.y, result.confidence, result.non_translation, width, height,
-              0.0 if result.static_mask is None else float(result.static_mask.mean()))
+              0.0 if result.static_mask is None else float(result.static_mask.mean()), result.segment)
     _report_non_translation(func, pan, settings.non_translation)
     return pan
 
@@ -184,17 +189,18 @@ def check_pan(func: FuncLike, pan: object, clip: vs.VideoNode) -> Pan | None:
 
 class LazyPan:
     """The pan of a clip, measured once on first use (from inside a frame callback), then shared; or the
-    ``pan`` already measured (checked with ``check_pan``)."""
+    ``pan`` already measured (checked with ``check_pan``). ``partial`` as for ``compute_pan``."""
 
-    def __init__(self, func: FuncLike, clip: vs.VideoNode, settings: _Settings, pan: Pan | None = None):
-        self.func, self.clip, self.settings = func, clip, settings
+    def __init__(self, func: FuncLike, clip: vs.VideoNode, settings: _Settings, pan: Pan | None = None,
+                 partial: bool = False):
+        self.func, self.clip, self.settings, self.partial = func, clip, settings, partial
         self._lock = threading.Lock()
         self._pan = pan
 
     def get(self) -> Pan:
         with self._lock:
             if self._pan is None:
-                self._pan = compute_pan(self.func, self.clip, self.settings)
+                self._pan = compute_pan(self.func, self.clip, self.settings, partial=self.partial)
             return self._pan
 
 
@@ -228,7 +234,8 @@ def estimate_pan(clip: vs.VideoNode, *, neighbours: int = DEFAULT_NEIGHBOURS, ma
 
     Returns:
         A ``Pan`` with per-frame arrays ``x``, ``y`` (luma px, frame 0 at 0, 0), ``confidence`` (0..1) and
-        ``non_translation`` (px), and ``static_fraction``, the share of the frame ignored as overlay.
+        ``non_translation`` (px), ``segment`` (all 0: every frame is connected to frame 0), and
+        ``static_fraction``, the share of the frame ignored as overlay.
 
     Raises:
         ClipTooShortError: fewer than 2 frames.

@@ -11,12 +11,16 @@ from .._vs.formats import check_clip, plane_subsampling
 from .._vs.frames import peak_value, plane_to_float, write_float_plane
 from .._vs.windows import distinct_frames, map_window
 from ..errors import ArgumentTypeError, InvalidArgumentError
-from ..ops.superres import SrSettings, super_resolve
-from .align import LazyPan, check_align_args
+from ..ops.superres import SrSettings, initial_estimate, super_resolve
+from .align import LazyPan, Pan, check_align_args
 
 __all__ = ["superres"]
 
 MAX_TR = 16
+# Alignment confidence (share of textured pixels the frame's measured offsets explain) below which a frame
+# is left out: aligned frames score 0.93-1.0 on the bench pans (noise, x264, a local change), a 30 %
+# contrast flash 0.57, an unrelated frame 0.33 (see tests/filters/test_superres.py).
+MIN_CONFIDENCE = 0.7
 
 
 def superres(clip: vs.VideoNode, scale: int = 2, *, tr: int = 4, robust: bool = True, iterations: int = 30,
@@ -51,7 +55,10 @@ def superres(clip: vs.VideoNode, scale: int = 2, *, tr: int = 4, robust: bool = 
 
     Returns:
         A clip of the same format and length, ``scale`` times the width and height, props kept
-        (``_SARNum/_SARDen`` unchanged: the pixels are smaller, not reshaped).
+        (``_SARNum/_SARDen`` unchanged: the pixels are smaller, not reshaped). ``OvrSrFrames`` says how
+        many frames each output frame was solved from. Frames whose alignment is not trusted (confidence
+        below 0.7: a flash, a frame unlike its neighbours, one across a cut) are left out of their
+        neighbours' solves; such a frame itself is upscaled alone (cubic, ``OvrSrFrames`` = 1).
 
     Raises:
         InvalidArgumentError: an argument out of range.
@@ -65,7 +72,7 @@ def superres(clip: vs.VideoNode, scale: int = 2, *, tr: int = 4, robust: bool = 
     ArgumentTypeError.check(func, "robust", robust, bool)
     iterations = InvalidArgumentError.check_int(func, "iterations", iterations, 1, 500)
     settings = check_align_args(func, clip, backend=backend)
-    lazy = LazyPan(func, clip, settings)
+    lazy = LazyPan(func, clip, settings, partial=True)
     solver = SrSettings(iterations=iterations, robust=robust)
     fmt = clip.format
     peak = peak_value(fmt)
@@ -73,10 +80,11 @@ def superres(clip: vs.VideoNode, scale: int = 2, *, tr: int = 4, robust: bool = 
 
     def render(n: int, indices: Sequence[int], frames: Sequence[vs.VideoFrame]) -> vs.VideoFrame:
         pan = lazy.get()
-        members = distinct_frames(indices, frames)
-        centre = dict(members)[n]
+        centre = dict(distinct_frames(indices, frames))[n]
+        members = trusted_members(pan, n, distinct_frames(indices, frames))
         out = vs.core.create_video_frame(fmt, base.width, base.height)
         out.props.update(centre.props)
+        out.props["OvrSrFrames"] = len(members)
         reference = [i for i, _ in members].index(n)
         for p in range(fmt.num_planes):
             ssw, ssh = plane_subsampling(fmt, p)
@@ -84,8 +92,22 @@ def superres(clip: vs.VideoNode, scale: int = 2, *, tr: int = 4, robust: bool = 
             # Frame i's pixel (r, c) shows what frame n shows at (r, c) + (p_i - p_n).
             offsets = [(float(pan.x[i] - pan.x[n]) / (1 << ssw), float(pan.y[i] - pan.y[n]) / (1 << ssh))
                        for i, _ in members]
-            estimate = super_resolve(planes, offsets, scale, solver, reference)
+            if len(members) > 1:
+                estimate = super_resolve(planes, offsets, scale, solver, reference)
+            else:
+                estimate = initial_estimate(planes[0], scale)
             write_float_plane(estimate * np.float32(peak), out, p)
         return out
 
     return map_window(clip, tr, render, base)
+
+
+def trusted_members(pan: Pan, n: int, members: Sequence[tuple[int, vs.VideoFrame]]) -> list[tuple[int, vs.VideoFrame]]:
+    """The window's frames whose position relative to frame ``n`` is trusted; only ``n`` itself when its own
+    is not (a flash, a frame that matches none around it): that frame is then upscaled alone."""
+    def trusted(i: int) -> bool:
+        return bool(pan.confidence[i] >= MIN_CONFIDENCE and pan.segment[i] == pan.segment[n])
+
+    if not trusted(n):
+        return [(i, f) for i, f in members if i == n]
+    return [(i, f) for i, f in members if trusted(i)]

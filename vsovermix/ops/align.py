@@ -47,6 +47,7 @@ __all__ = [
     "estimate_pan_offsets",
     "make_proxy",
     "proxy_scale",
+    "segments",
     "solve_positions",
     "static_overlay_mask",
 ]
@@ -430,26 +431,30 @@ class Measurement:
 
 
 def solve_positions(num_frames: int, measurements: list[Measurement], outlier_px: float = 0.3,
-                    ) -> tuple[np.ndarray, np.ndarray]:
+                    partial: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Weighted least-squares positions (frame 0 at the origin) and the mask of measurements kept.
 
     Measurements whose residual is far beyond both ``outlier_px`` and what their error bars allow are
     dropped, the worst one at a time, and the system solved again. Raises ``ValueError`` naming
-    the frames that no kept measurement connects to frame 0.
+    the frames that no kept measurement connects to frame 0, unless ``partial``: then each group of
+    connected frames (``segments``) is solved with its first frame at the origin.
     """
     kept = np.ones(len(measurements), dtype=bool)
-    if not measurements:
+    if not measurements and not partial:
         raise ValueError(f"frames {_ranges(list(range(1, num_frames)))} are not connected to frame 0")
-    ij = np.array([(m.i, m.j) for m in measurements], dtype=np.int64)
-    obs = np.array([(m.dx, m.dy) for m in measurements], dtype=np.float64)
-    sig = np.array([(m.sigma_x, m.sigma_y) for m in measurements], dtype=np.float64)
+    ij = np.array([(m.i, m.j) for m in measurements], dtype=np.int64).reshape(-1, 2)
+    obs = np.array([(m.dx, m.dy) for m in measurements], dtype=np.float64).reshape(-1, 2)
+    sig = np.array([(m.sigma_x, m.sigma_y) for m in measurements], dtype=np.float64).reshape(-1, 2)
     sig = np.sqrt(sig**2 + PAIR_SIGMA_FLOOR**2)
-    weight = np.array([m.score for m in measurements])[:, None] / sig**2
+    weight = np.array([m.score for m in measurements]).reshape(-1, 1) / sig**2
     positions = np.zeros((num_frames, 2))
+    groups = segments(num_frames, ij)
     for _ in range(max(8, len(measurements) // 4)):
-        _check_connected(num_frames, ij[kept])
+        if not partial:
+            _check_connected(num_frames, ij[kept])
+        anchors = np.unique(groups, return_index=True)[1]
         for axis in range(2):
-            positions[:, axis] = _least_squares(num_frames, ij[kept], obs[kept, axis], weight[kept, axis])
+            positions[:, axis] = _least_squares(num_frames, ij[kept], obs[kept, axis], weight[kept, axis], anchors)
         residual = positions[ij[:, 1]] - positions[ij[:, 0]] - obs
         normalised = np.abs(residual) / sig
         bad = kept & (np.abs(residual) > outlier_px).any(axis=1) & (normalised > 5).any(axis=1)
@@ -458,32 +463,14 @@ def solve_positions(num_frames: int, measurements: list[Measurement], outlier_px
         # Drop the worst one only: one wrong pair also leaves residuals on its honest neighbours.
         trial = kept.copy()
         trial[int(np.argmax(np.where(bad, normalised.max(axis=1), -1)))] = False
-        try:
-            _check_connected(num_frames, ij[trial])
-        except ValueError:
-            break
+        if (segments(num_frames, ij[trial]) != groups).any():
+            break  # it was the only link between two groups: keep it
         kept = trial
     return positions, kept
 
 
-def _least_squares(num_frames: int, ij: np.ndarray, obs: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    normal = np.zeros((num_frames, num_frames))
-    rhs = np.zeros(num_frames)
-    i, j = ij[:, 0], ij[:, 1]
-    np.add.at(normal, (i, i), weight)
-    np.add.at(normal, (j, j), weight)
-    np.add.at(normal, (i, j), -weight)
-    np.add.at(normal, (j, i), -weight)
-    np.add.at(rhs, j, weight * obs)
-    np.add.at(rhs, i, -weight * obs)
-    # Gauge: position 0 is the origin.
-    normal[0, :] = 0.0
-    normal[0, 0] = 1.0
-    rhs[0] = 0.0
-    return np.linalg.solve(normal, rhs)
-
-
-def _check_connected(num_frames: int, ij: np.ndarray) -> None:
+def segments(num_frames: int, ij: np.ndarray) -> np.ndarray:
+    """For every frame, the first frame of the group that the pairs ``ij`` connect it to."""
     parent = list(range(num_frames))
 
     def root(k: int) -> int:
@@ -493,8 +480,31 @@ def _check_connected(num_frames: int, ij: np.ndarray) -> None:
         return k
 
     for i, j in ij:
-        parent[root(int(i))] = root(int(j))
-    lost = [k for k in range(num_frames) if root(k) != root(0)]
+        a, b = root(int(i)), root(int(j))
+        parent[max(a, b)] = min(a, b)  # the smaller frame stays the root: roots are first frames
+    return np.array([root(k) for k in range(num_frames)], dtype=np.int64)
+
+
+def _least_squares(num_frames: int, ij: np.ndarray, obs: np.ndarray, weight: np.ndarray,
+                   anchors: np.ndarray) -> np.ndarray:
+    normal = np.zeros((num_frames, num_frames))
+    rhs = np.zeros(num_frames)
+    i, j = ij[:, 0], ij[:, 1]
+    np.add.at(normal, (i, i), weight)
+    np.add.at(normal, (j, j), weight)
+    np.add.at(normal, (i, j), -weight)
+    np.add.at(normal, (j, i), -weight)
+    np.add.at(rhs, j, weight * obs)
+    np.add.at(rhs, i, -weight * obs)
+    # Gauge: the first frame of every connected group is its origin.
+    normal[anchors, :] = 0.0
+    normal[anchors, anchors] = 1.0
+    rhs[anchors] = 0.0
+    return np.linalg.solve(normal, rhs)
+
+
+def _check_connected(num_frames: int, ij: np.ndarray) -> None:
+    lost = [int(k) for k in np.nonzero(segments(num_frames, ij) != 0)[0]]
     if lost:
         raise ValueError(f"frames {_ranges(lost)} are not connected to frame 0")
 
@@ -517,6 +527,7 @@ class PanResult:
     confidence: np.ndarray  # per frame, 0..1: share of textured pixels its measurements explain
     non_translation: np.ndarray  # per frame, px: worst tile disagreement with its neighbours
     static_mask: np.ndarray | None  # proxy-resolution bool mask of screen-fixed content that was ignored
+    segment: np.ndarray  # per frame: the first frame of its connected group (all 0 unless ``partial``)
 
 
 class _ProxyStore:
@@ -572,14 +583,16 @@ class _ProxyStore:
 
 def estimate_pan_offsets(load_luma: Callable[[int], Any], num_frames: int, scale: int, *, neighbours: int = 3,
                          border: int = 4, exclude: Any | None = None, budget_bytes: int = 1 << 30,
-                         progress: Callable[[int, int], None] | None = None) -> PanResult:
+                         progress: Callable[[int, int], None] | None = None, partial: bool = False) -> PanResult:
     """Positions of all ``num_frames`` (>= 2) frames of a pan from their luma ``load_luma(n)``.
 
     ``load_luma(n)`` returns frame ``n``'s full-resolution luma, peak-normalised float32 (NumPy or
     CuPy); ``scale`` is ``proxy_scale`` of its width. ``border`` proxy px of every frame edge and the
     ``exclude`` mask (bool, proxy size) are ignored. Each frame is loaded once while the pyramids fit
-    ``budget_bytes``, always on the calling thread. Raises ``ValueError`` when some frames cannot be
-    connected to the others (flat, black, or no overlap).
+    ``budget_bytes``, always on the calling thread. A frame that matches neither neighbour (a flash, an
+    inserted frame) is measured across. Raises ``ValueError`` when some frames cannot be connected to
+    the others (flat, black, or no overlap), unless ``partial``: then each connected group has its own
+    origin (``segment``) and a frame connected to none has confidence 0.
     """
     store = _ProxyStore(load_luma, scale, budget_bytes)
     total_steps = 2 * num_frames - 1
@@ -652,6 +665,16 @@ def estimate_pan_offsets(load_luma: Callable[[int], Any], num_frames: int, scale
                 disagreement[i] = max(disagreement[i], tile)
                 disagreement[i + 1] = max(disagreement[i + 1], tile)
         tick(len(chunk))
+    # A broken link (a flash, an inserted frame): measure from the frame before it to the next frames
+    # from scratch, so that both sides stay connected.
+    for i in range(num_frames - 1):
+        if i in velocity or (i > 0 and i - 1 not in velocity):
+            continue  # linked, or not the first frame before a break
+        for j in range(i + 2, min(i + neighbours, num_frames - 1) + 1):
+            est = estimate_pair(store.get(i), store.get(j), weights)
+            if usable(est):
+                measure(i, j, est)
+                break
     farther: list[tuple[int, int, tuple[float, float]]] = []
     for i in range(num_frames):
         for j in range(i + 2, min(i + neighbours, num_frames - 1) + 1):
@@ -665,7 +688,7 @@ def estimate_pan_offsets(load_luma: Callable[[int], Any], num_frames: int, scale
     estimates = run(lambda p: estimate_pair(store.get(p[0]), store.get(p[1]), weights, hint=p[2]), farther)
     for (i, j, _), est in zip(farther, estimates, strict=True):
         measure(i, j, est)
-    positions, kept = solve_positions(num_frames, measurements)
+    positions, kept = solve_positions(num_frames, measurements, partial=partial)
     confidence = np.zeros(num_frames)
     count = np.zeros(num_frames)
     for m, keep in zip(measurements, kept, strict=True):
@@ -673,4 +696,5 @@ def estimate_pan_offsets(load_luma: Callable[[int], Any], num_frames: int, scale
             confidence[f] += m.score if keep else 0.0
             count[f] += 1
     confidence = np.divide(confidence, count, out=np.zeros(num_frames), where=count > 0)
-    return PanResult(positions[:, 0], positions[:, 1], confidence, disagreement, static)
+    segment = segments(num_frames, np.array([(m.i, m.j) for m in measurements], np.int64).reshape(-1, 2)[kept])
+    return PanResult(positions[:, 0], positions[:, 1], confidence, disagreement, static, segment)
