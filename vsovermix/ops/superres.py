@@ -190,16 +190,18 @@ def adjoint(residual, offset: tuple[float, float], scale: int, shape: tuple[int,
     return block_sums_adjoint(AxisTaps.of(offset[1], scale).scatter(cols, scale, h + scale - 1, 0), scale)
 
 
-def footprint_mask(shape: tuple[int, int], frame_shape: tuple[int, int], offset: tuple[float, float], scale: int,
-                   xp=np):
-    """1 on the pixels of a frame of ``frame_shape`` at ``offset`` whose footprint (with the filter's reach)
-    lies inside the high-resolution image of ``shape``, else 0."""
-    h, w = shape
-    rows = (np.arange(frame_shape[0]) + offset[1]) * scale
-    cols = (np.arange(frame_shape[1]) + offset[0]) * scale
-    inside_r = (rows >= 1) & (rows + scale + 2 <= h)
-    inside_c = (cols >= 1) & (cols + scale + 2 <= w)
-    return xp.asarray((inside_r[:, None] & inside_c[None, :]).astype(np.float32))
+def footprint_bounds(shape: tuple[int, int], frame_shape: tuple[int, int], offset: tuple[float, float],
+                     scale: int) -> tuple[int, int, int, int]:
+    """``(top, bottom, left, right)``: the frame pixels ``[top:bottom, left:right]`` (of a frame of
+    ``frame_shape`` at ``offset``) whose footprint, with the filter's reach, lies inside the
+    high-resolution image of ``shape``. Only those take part in the fit (empty: none)."""
+
+    def inside(count: int, position: float, length: int) -> tuple[int, int]:
+        starts = (np.arange(count) + position) * scale
+        keep = np.nonzero((starts >= 1) & (starts + scale + 2 <= length))[0]
+        return (int(keep[0]), int(keep[-1]) + 1) if keep.size else (0, 0)
+
+    return (*inside(frame_shape[0], offset[1], shape[0]), *inside(frame_shape[1], offset[0], shape[1]))
 
 
 def _btv_slab(x, radius: int, alpha: float):
@@ -259,7 +261,7 @@ def super_resolve(frames: Sequence, offsets: Sequence[tuple[float, float]], scal
     x = initial_estimate(frames[reference], scale) if initial is None else xp.array(initial, dtype=np.float32)
     height, width = x.shape
     padded = (height + scale - 1, width + scale - 1)  # the block sums' size
-    masks = [footprint_mask(x.shape, f.shape, o, scale, xp) for f, o in zip(frames, offsets, strict=True)]
+    bounds = [footprint_bounds(x.shape, f.shape, o, scale) for f, o in zip(frames, offsets, strict=True)]
     taps = [(AxisTaps.of(o[0], scale), AxisTaps.of(o[1], scale)) for o in offsets]
     step = np.float32(settings.step * scale * scale / len(frames))
     eps = np.float32(settings.noise)
@@ -275,7 +277,11 @@ def super_resolve(frames: Sequence, offsets: Sequence[tuple[float, float]], scal
         h, w = frames[k].shape
         residual = cols.gather(rows.gather(sums, scale, h, 0), scale, w, 1)
         residual -= frames[k]
-        residual *= masks[k]
+        top, bottom, left, right = bounds[k]
+        residual[:top] = 0.0
+        residual[bottom:] = 0.0
+        residual[:, :left] = 0.0
+        residual[:, right:] = 0.0
         if settings.robust:  # eps * r / sqrt(r^2 + eps^2): r for small residuals, +-eps for outliers
             residual *= eps / xp.sqrt(residual * residual + eps * eps)
         return cols.scatter(residual, scale, padded[1], 1)
