@@ -63,6 +63,17 @@ def test_a_frame_that_cannot_be_aligned_is_upscaled_alone_and_says_so():
     np.testing.assert_allclose(alone, np.clip(np.floor(cubic + 0.5), 0, 255), atol=1)
 
 
+def test_backends_agree(cupy):
+    clip, _ = pan_clip(n=4, fmt=vs.YUV420P16, noise=2.0)
+    reference = vo.superres(clip, 2, tr=1, iterations=5, backend="numpy")
+    ours = vo.superres(clip, 2, tr=1, iterations=5, backend="cupy")
+    with reference.get_frame(1) as want, ours.get_frame(1) as got:
+        assert got.props["OvrSrFrames"] == want.props["OvrSrFrames"] == 3
+        for p in range(3):
+            diff = np.abs(np.asarray(got[p], dtype=np.int32) - np.asarray(want[p], dtype=np.int32))
+            assert diff.max() <= 2 * 257, p  # 2e-3 of the peak: float sums in another order
+
+
 def test_bad_arguments_are_refused():
     clip, _ = pan_clip(n=3, fmt=vs.GRAY8)
     with pytest.raises(vo.InvalidArgumentError, match=r"scale must be in \[2, 4\], got 5"):

@@ -65,16 +65,35 @@ def test_robust_term_outvotes_a_local_change():
     assert robust > plain + 2
 
 
-def test_backends_agree(cupy):
+@pytest.mark.parametrize("robust", [True, False])
+def test_backends_agree(cupy, robust):
+    # The CuPy path runs the same iterations as four fused kernels (_cuda/kernels/superres.cu).
     from tests.conftest import to_numpy
 
     frames, offsets, _ = pan(count=4)
-    want = super_resolve(frames, offsets, 2, SrSettings(iterations=5))
-    got = to_numpy(super_resolve([cupy.asarray(f) for f in frames], offsets, 2, SrSettings(iterations=5)))
+    settings = SrSettings(iterations=5, robust=robust)
+    want = super_resolve(frames, offsets, 2, settings)
+    got = to_numpy(super_resolve([cupy.asarray(f) for f in frames], offsets, 2, settings))
     np.testing.assert_allclose(got, want, atol=2e-3)
     x = np.random.default_rng(1).random((48, 64)).astype(np.float32)
     np.testing.assert_allclose(to_numpy(forward(cupy.asarray(x), (0.6, -1.3), 2)), forward(x, (0.6, -1.3), 2),
                                atol=1e-5)
+
+
+@pytest.mark.parametrize("scale", [3, 4])
+def test_backends_agree_on_frames_of_other_sizes(cupy, scale):
+    # As superres_canvas solves a band: a given start, frames of several sizes partly outside it.
+    from tests.conftest import to_numpy
+
+    frames, offsets, _ = pan(count=5)
+    frames = [f[: 60 - 6 * k, : 90 - 4 * k] for k, f in enumerate(frames)]
+    offsets = [(ox - 2.0, oy + 1.5) for ox, oy in offsets]
+    start = np.random.default_rng(2).random((50 * scale, 80 * scale)).astype(np.float32)
+    settings = SrSettings(iterations=4)
+    want = super_resolve(frames, offsets, scale, settings, initial=start)
+    got = to_numpy(super_resolve([cupy.asarray(f) for f in frames], offsets, scale, settings,
+                                 initial=cupy.asarray(start)))
+    np.testing.assert_allclose(got, want, atol=2e-3)
 
 
 @pytest.mark.parametrize(("frame_shape", "offset"), [((10, 14), (3.25, 2.5)), ((30, 40), (-4.5, 1.0))])

@@ -33,4 +33,5 @@ SAMPLE_INSTANTIATIONS: dict[str, list[str]] = {
                     for n, r in ((3, 0), (5, 2), (5, 4), (7, 3), (65, 32))],
     "jpeg_project.cu": ["jpeg_dual_step"],
     "logo.cu": ["logo_edge_sums", "logo_deblend", "logo_combine"],
+    "superres.cu": ["sr_block_sums", "sr_residual", "sr_spread", "sr_update"],
 }

@@ -168,7 +168,7 @@ def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = Non
                 solved = superres_canvas(lambda i, p=p: fetch(i, (p,))[0] / peak,
                                          [placement(i, p) for i in range(clip.num_frames)], values / peak, scale,
                                          SrSettings(),
-                                         progress=progress_callback(progress, f"super-resolving plane {p}"))
+                                         progress=progress_callback(progress, f"super-resolving plane {p}"), xp=xp)
                 results[p] = (solved * peak, np.repeat(np.repeat(cover, scale, axis=0), scale, axis=1))
         out = f.copy()
         for p, (values, _) in enumerate(results):

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from .parallel import parallel_map, row_bands
-from .resample import kernel_taps, ndimage_of, xp_of
+from .resample import kernel_taps, ndimage_of, to_numpy, xp_of
 from .stitch import canvas_bands, start_values
 
 __all__ = ["AxisTaps", "SrSettings", "adjoint", "block_sums", "block_sums_adjoint", "btv_gradient", "forward",
@@ -263,13 +263,15 @@ def super_resolve(frames: Sequence, offsets: Sequence[tuple[float, float]], scal
     padded = (height + scale - 1, width + scale - 1)  # the block sums' size
     bounds = [footprint_bounds(x.shape, f.shape, o, scale) for f, o in zip(frames, offsets, strict=True)]
     taps = [(AxisTaps.of(o[0], scale), AxisTaps.of(o[1], scale)) for o in offsets]
+    if xp is not np:  # the same iterations, fused into four kernels (vsovermix/_cuda/kernels/superres.cu)
+        from .._cuda.superres import super_resolve_cuda
+
+        return super_resolve_cuda(frames, taps, bounds, scale, settings, x)
     step = np.float32(settings.step * scale * scale / len(frames))
     eps = np.float32(settings.noise)
-    on_host = xp is np
-    run = parallel_map if on_host else (lambda fn, items: [fn(i) for i in items])
-    # Frames' residuals are spread back along rows in column bands, each frame in order: the same
-    # sums on any core count.
-    column_bands = [slice(*cols) for cols in (row_bands(0, padded[1]) if on_host else [(0, padded[1])])]
+    # Frames' residuals are spread back along rows in column bands on the host threads, each band adding
+    # the frames in order: the same sums on any core count.
+    column_bands = [slice(*cols) for cols in row_bands(0, padded[1])]
 
     def residual_by_columns(k: int):
         """Frame k's (robustly weighted) residual, spread back along its columns: ``h x padded width``."""
@@ -283,7 +285,7 @@ def super_resolve(frames: Sequence, offsets: Sequence[tuple[float, float]], scal
         residual[:, :left] = 0.0
         residual[:, right:] = 0.0
         if settings.robust:  # eps * r / sqrt(r^2 + eps^2): r for small residuals, +-eps for outliers
-            residual *= eps / xp.sqrt(residual * residual + eps * eps)
+            residual *= eps / np.sqrt(residual * residual + eps * eps)
         return cols.scatter(residual, scale, padded[1], 1)
 
     def spread_rows(parts: Sequence, spread, band: slice) -> None:
@@ -291,12 +293,12 @@ def super_resolve(frames: Sequence, offsets: Sequence[tuple[float, float]], scal
         for (_, rows), part in zip(taps, parts, strict=True):
             rows.scatter(part[:, band], scale, padded[0], 0, out=spread[:, band])
 
-    velocity = xp.zeros_like(x)
+    velocity = np.zeros_like(x)
     for _ in range(settings.iterations):
         sums = block_sums(x, scale)
-        parts = run(residual_by_columns, range(len(frames)))
-        spread = xp.zeros(padded, dtype=np.float32)
-        run(partial(spread_rows, parts, spread), column_bands)
+        parts = parallel_map(residual_by_columns, range(len(frames)))
+        spread = np.zeros(padded, dtype=np.float32)
+        parallel_map(partial(spread_rows, parts, spread), column_bands)
         grad = block_sums_adjoint(spread, scale)
         if settings.lam:
             grad += np.float32(settings.lam) * btv_gradient(x, settings.radius, settings.alpha)
@@ -312,14 +314,15 @@ def super_resolve(frames: Sequence, offsets: Sequence[tuple[float, float]], scal
 
 def superres_canvas(fetch: Callable[[int], Any], placements: Sequence[Any], initial: np.ndarray, scale: int,
                     settings: SrSettings = SrSettings(), band_rows: int = 128, margin: int = 8,
-                    progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+                    progress: Callable[[int, int], None] | None = None, xp: Any = np) -> np.ndarray:
     """Super-resolve a whole stitched canvas, ``scale`` x its size, in bands of ``band_rows`` canvas rows.
 
     ``placements`` are ``ops.stitch.FramePlacement`` s (canvas pixel ``X`` reads frame pixel ``X + shift``),
     ``fetch(i)`` returns frame ``i``'s plane (float32, peak 1), called once per band the frame reaches,
     and ``initial`` is the low-resolution canvas to start from (NaN where no frame reaches). Each band
     is solved with ``margin`` extra rows on both sides, so its own rows see every frame that constrains
-    them; memory holds one band's frames, whatever their number. Returns NaN where ``initial`` is NaN.
+    them; memory holds one band's frames, whatever their number. Each band is solved with ``xp``
+    (NumPy or CuPy). Returns NaN where ``initial`` is NaN (on the host).
     """
     height, width = initial.shape
     start, covered = start_values(initial, 0.0)
@@ -336,10 +339,11 @@ def superres_canvas(fetch: Callable[[int], Any], placements: Sequence[Any], init
             last = min(plane.shape[0], math.ceil(hi + place.shift_y) + 1)
             if last <= first:
                 continue
-            crops.append(np.ascontiguousarray(plane[first:last]))
+            crops.append(xp.asarray(np.ascontiguousarray(plane[first:last])))
             offsets.append((-place.shift_x, first - place.shift_y - lo))
         if crops:
-            band = super_resolve(crops, offsets, scale, settings, initial=initial_estimate(start[lo:hi], scale))
+            band = to_numpy(super_resolve(crops, offsets, scale, settings,
+                                          initial=initial_estimate(xp.asarray(start[lo:hi]), scale)))
             solved = band[(top - lo) * scale:(bottom - lo) * scale]
             out[top * scale:bottom * scale] = np.where(
                 np.repeat(np.repeat(covered[top:bottom], scale, axis=0), scale, axis=1), solved, np.nan)
