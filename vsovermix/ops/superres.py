@@ -37,6 +37,7 @@ __all__ = ["AxisTaps", "SrSettings", "adjoint", "block_sums", "block_sums_adjoin
            "super_resolve", "superres_canvas"]
 
 KERNEL = "cubic"  # Catmull-Rom: 4 taps, interpolating
+FRAME_GROUP = 4  # frames whose residuals the NumPy path spreads at once (each holds 1 / scale of the estimate)
 
 
 @dataclass(frozen=True)
@@ -288,17 +289,20 @@ def super_resolve(frames: Sequence, offsets: Sequence[tuple[float, float]], scal
             residual *= eps / np.sqrt(residual * residual + eps * eps)
         return cols.scatter(residual, scale, padded[1], 1)
 
-    def spread_rows(parts: Sequence, spread, band: slice) -> None:
-        """Every frame's ``residual_by_columns`` spread back along rows into ``spread``'s columns ``band``."""
-        for (_, rows), part in zip(taps, parts, strict=True):
-            rows.scatter(part[:, band], scale, padded[0], 0, out=spread[:, band])
+    def spread_rows(group: range, parts: Sequence, spread, band: slice) -> None:
+        """The ``group``'s ``residual_by_columns`` spread back along rows into ``spread``'s columns ``band``."""
+        for k, part in zip(group, parts, strict=True):
+            taps[k][1].scatter(part[:, band], scale, padded[0], 0, out=spread[:, band])
 
+    # Frames in fixed groups: the partial spreads held at once are one group's, however many frames.
+    groups = [range(k, min(k + FRAME_GROUP, len(frames))) for k in range(0, len(frames), FRAME_GROUP)]
     velocity = np.zeros_like(x)
     for _ in range(settings.iterations):
         sums = block_sums(x, scale)
-        parts = parallel_map(residual_by_columns, range(len(frames)))
         spread = np.zeros(padded, dtype=np.float32)
-        parallel_map(partial(spread_rows, parts, spread), column_bands)
+        for group in groups:
+            parts = parallel_map(residual_by_columns, group)
+            parallel_map(partial(spread_rows, group, parts, spread), column_bands)
         grad = block_sums_adjoint(spread, scale)
         if settings.lam:
             grad += np.float32(settings.lam) * btv_gradient(x, settings.radius, settings.alpha)
