@@ -15,6 +15,7 @@ __all__ = [
     "BackendUnavailableError",
     "ClipTooShortError",
     "GpuOutOfMemoryError",
+    "InsufficientMemoryError",
     "InvalidArgumentError",
     "MissingPluginError",
     "MissingProgramError",
@@ -93,6 +94,10 @@ class MissingProgramError(VsOvermixError, RuntimeError):
 
 class GpuOutOfMemoryError(VsOvermixError, MemoryError):
     """The GPU could not allocate what was asked for."""
+
+
+class InsufficientMemoryError(VsOvermixError, MemoryError):
+    """The work needs more memory than the machine (or the GPU) has; the message says how much."""
 
 
 class AlignmentError(VsOvermixError, ValueError):

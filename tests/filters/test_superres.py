@@ -74,6 +74,17 @@ def test_backends_agree(cupy):
             assert diff.max() <= 2 * 257, p  # 2e-3 of the peak: float sums in another order
 
 
+def test_a_solve_that_cannot_fit_is_refused_when_called(monkeypatch):
+    from vsovermix.filters import superres as module
+
+    clip, _ = pan_clip(n=3, fmt=vs.GRAY8)
+    monkeypatch.setattr(module, "available_host_bytes", lambda: 10 << 20)
+    vo.superres(clip, 2, tr=1)  # 200x144 at 2x from 3 frames: about 6 MB
+    message = r"one 800x576 frame at 4x from 3 frames needs about 2\d\d MiB of host memory, 10 MiB is available"
+    with pytest.raises(vo.InsufficientMemoryError, match=message + "; lower scale or tr"):
+        vo.superres(clip.resize.Bicubic(800, 576), 4, tr=1)
+
+
 def test_bad_arguments_are_refused():
     clip, _ = pan_clip(n=3, fmt=vs.GRAY8)
     with pytest.raises(vo.InvalidArgumentError, match=r"scale must be in \[2, 4\], got 5"):
