@@ -33,6 +33,21 @@ def test_superres_recovers_detail_no_single_frame_has():
     assert props["Mark"] == 7 and (props["_SARNum"], props["_SARDen"]) == (1, 1)
 
 
+@pytest.mark.parametrize("fmt", [vs.RGB24, vs.YUV420P8])
+def test_a_psf_sharpens_a_soft_source(fmt):
+    clip, _ = pan_clip(n=3, fmt=vs.RGB24)
+    soft = clip.std.Convolution([1, 2, 1, 2, 4, 2, 1, 2, 1])  # ~0.85 px Gaussian
+    if fmt != vs.RGB24:  # the sigma is in luma px: subsampled chroma gets half of it
+        soft = soft.resize.Bicubic(format=fmt, matrix_s="709")
+    box = vo.superres(soft, 2, tr=1, iterations=10)
+    ours = vo.superres(soft, 2, tr=1, iterations=10, psf=0.8)
+    with box.get_frame(1) as a, ours.get_frame(1) as b:
+        for p in range(1 if fmt == vs.YUV420P8 else 3):  # a soft model puts back contrast the box leaves out
+            sharpness = [np.abs(np.diff(np.asarray(f[p], dtype=np.float64), axis=1)).mean() for f in (a, b)]
+            assert sharpness[1] > 1.05 * sharpness[0], p
+        assert np.asarray(b[fmt == vs.YUV420P8 and 1]).shape == np.asarray(a[fmt == vs.YUV420P8 and 1]).shape
+
+
 def test_frames_are_the_same_rendered_alone():
     clip, _ = pan_clip(n=5, fmt=vs.YUV420P8)
     in_order = [np.asarray(f[1]).copy() for f in vo.superres(clip, 2, tr=1, iterations=5).frames(close=True)]
@@ -95,6 +110,12 @@ def test_bad_arguments_are_refused():
         vo.superres(clip, 2, robust="yes")
     with pytest.raises(vo.ClipTooShortError, match="at least 2 frames"):
         vo.superres(clip[0], 2)
+    with pytest.raises(vo.InvalidArgumentError, match=r"psf as a Gaussian sigma must be in \(0, 3\] input px, got 0"):
+        vo.superres(clip, 2, psf=0)
+    with pytest.raises(vo.InvalidArgumentError, match="psf must be None, a Gaussian sigma in input px, or a 2-D"):
+        vo.superres(clip, 2, psf=[[1, 1], [1, 1]])
+    with pytest.raises(vo.InvalidArgumentError, match="psf is for render='sr' only"):
+        vo.stitch(clip, psf=0.5)
 
 
 def test_stitch_render_sr_super_resolves_the_whole_scene():

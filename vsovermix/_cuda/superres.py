@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import cupy as cp
 import numpy as np
 
+from ..ops.superres import block_sums_adjoint
 from . import KERNEL_DIR, kernel_source
 
 __all__ = ["super_resolve_cuda"]
@@ -52,15 +53,20 @@ def super_resolve_cuda(frames: Sequence[cp.ndarray], taps: Sequence[tuple], boun
     step = np.float32(settings.step * scale * scale / count)
     eps = np.float32(settings.noise if settings.robust else 0.0)
     shape = (np.int32(rows), np.int32(cols), np.int32(sums_h), np.int32(sums_w), np.int32(scale))
+    psf = settings.psf
     for _ in range(settings.iterations):
+        seen = x if psf is None else cp.ascontiguousarray(psf.apply(x))
         _kernel("sr_block_sums")(_blocks(sums.size), (_THREADS,),
-                                 (x, sums, np.int32(height), np.int32(width), np.int32(scale)))
+                                 (seen, sums, np.int32(height), np.int32(width), np.int32(scale)))
         _kernel("sr_residual")(_blocks(residual.size), (_THREADS,),
                                (sums, stack, residual, weights, geometry, np.int32(count), *shape, eps))
         _kernel("sr_spread")(_blocks(spread.size), (_THREADS,),
                              (residual, spread, weights, geometry, np.int32(count), *shape))
+        data, blocks = spread, scale
+        if psf is not None:  # the data gradient summed over blocks and blurred back here; sr_update adds 1 x 1
+            data, blocks = cp.ascontiguousarray(psf.apply(block_sums_adjoint(spread, scale), transpose=True)), 1
         _kernel("sr_update")(_blocks(x.size), (_THREADS,),
-                             (x, spread, velocity, out, np.int32(height), np.int32(width), np.int32(scale),
+                             (x, data, velocity, out, np.int32(height), np.int32(width), np.int32(blocks),
                               np.float32(settings.lam), np.float64(settings.alpha), np.int32(settings.radius),
                               step, np.float32(settings.momentum)))
         x, out = out, x

@@ -20,6 +20,7 @@ from ..ops.stitch import DEFAULT_FEATHER, DEFAULT_KERNEL, RENDERS, StreamingRend
 from ..ops.superres import SrSettings, superres_canvas
 from .align import DEFAULT_BORDER, DEFAULT_NEIGHBOURS, MaskLike, Pan, check_align_args, check_pan, compute_pan
 from .dejpeg import TableSource, jpeg_still
+from .superres import PsfLike, check_psf, plane_psf
 
 __all__ = ["stitch"]
 
@@ -29,7 +30,7 @@ MAX_FEATHER = 256
 
 
 def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = None, kernel: str = DEFAULT_KERNEL,
-           feather: int = DEFAULT_FEATHER, depth: int | None = None, scale: int = 2,
+           feather: int = DEFAULT_FEATHER, depth: int | None = None, scale: int = 2, psf: PsfLike = None,
            neighbours: int = DEFAULT_NEIGHBOURS, quant: Any = None, mask: MaskLike = None, border: int = DEFAULT_BORDER,
            non_translation: str = "warn", backend: str = "auto", progress: bool | None = None) -> vs.VideoNode:
     """Stitch the frames of a camera pan into one still of the whole scene (a 1-frame clip).
@@ -76,6 +77,7 @@ def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = Non
         depth: Output sample type: None (default) = the clip's; 16 = 16-bit integer; 32 = 32-bit float
             (keeps the precision that averaging gains).
         scale: For ``render="sr"`` only: the factor in [2, 4], default 2.
+        psf: For ``render="sr"`` only: the source's softness, as ``vo.superres``'s ``psf`` (default None).
         quant: For ``render="jpeg"`` only: the quantisation tables, as ``vo.dejpeg``'s ``quant`` (default None:
             from the frames' props or files, else estimated from frame 0).
         neighbours, mask, border, non_translation, backend: as for ``vo.estimate_pan``.
@@ -101,6 +103,9 @@ def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = Non
     scale = InvalidArgumentError.check_int(func, "scale", scale, 2, 4) if render == "sr" else 1
     if quant is not None and render != "jpeg":
         raise InvalidArgumentError(func, f"quant is for render='jpeg' only, got it with render={render!r}")
+    if psf is not None and render != "sr":
+        raise InvalidArgumentError(func, f"psf is for render='sr' only, got it with render={render!r}")
+    blur = check_psf(func, psf)
     kernel = InvalidArgumentError.check_choice(func, "kernel", kernel, KERNELS)
     feather = InvalidArgumentError.check_int(func, "feather", feather, 0, MAX_FEATHER)
     if depth not in DEPTHS:
@@ -167,7 +172,7 @@ def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = Non
                 values, cover = results[p]
                 solved = superres_canvas(lambda i, p=p: fetch(i, (p,))[0] / peak,
                                          [placement(i, p) for i in range(clip.num_frames)], values / peak, scale,
-                                         SrSettings(),
+                                         SrSettings(psf=plane_psf(blur, scale, *plane_subsampling(fmt, p))),
                                          progress=progress_callback(progress, f"super-resolving plane {p}"), xp=xp)
                 results[p] = (solved * peak, np.repeat(np.repeat(cover, scale, axis=0), scale, axis=1))
         out = f.copy()

@@ -33,11 +33,56 @@ from .parallel import parallel_map, row_bands
 from .resample import kernel_taps, ndimage_of, to_numpy, xp_of
 from .stitch import canvas_bands, start_values
 
-__all__ = ["AxisTaps", "SrSettings", "adjoint", "block_sums", "block_sums_adjoint", "btv_gradient", "forward",
+__all__ = ["AxisTaps", "Psf", "SrSettings", "adjoint", "block_sums", "block_sums_adjoint", "btv_gradient", "forward",
            "solve_bytes", "super_resolve", "superres_canvas"]
 
 KERNEL = "cubic"  # Catmull-Rom: 4 taps, interpolating
 FRAME_GROUP = 4  # frames whose residuals the NumPy path spreads at once (each holds 1 / scale of the estimate)
+
+
+@dataclass(frozen=True, eq=False)
+class Psf:
+    """A blur of the high-resolution image before the area sensor: the source's softness (the optics, a
+    soft scaler), on top of the box. ``kernel`` is odd-sized, in high-resolution px, and sums to 1."""
+
+    kernel: np.ndarray
+
+    @classmethod
+    def gaussian(cls, sigma: float, sigma_y: float | None = None) -> Psf:
+        """A Gaussian of standard deviation ``sigma`` high-resolution px across (``sigma_y`` down, default
+        the same), cut at 3 sigma."""
+
+        def taps(deviation: float) -> np.ndarray:
+            radius = max(1, math.ceil(3 * deviation))
+            weights = np.exp(-0.5 * (np.arange(-radius, radius + 1) / deviation) ** 2)
+            return weights / weights.sum()
+
+        return cls(np.outer(taps(sigma if sigma_y is None else sigma_y), taps(sigma)))
+
+    @property
+    def reach(self) -> int:
+        """How far (high-resolution px) the blur reads from a pixel."""
+        return max(self.kernel.shape) // 2
+
+    @property
+    def separable(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(column, row)`` 1-D kernels whose outer product is ``kernel``, when it is one (a Gaussian)."""
+        u, s, vt = np.linalg.svd(self.kernel.astype(np.float64))
+        if s.size > 1 and s[1] > 1e-7 * s[0]:
+            return None
+        return u[:, 0] * math.sqrt(s[0]), vt[0] * math.sqrt(s[0])
+
+    def apply(self, x, transpose: bool = False):
+        """The blurred image (zero outside), or the transpose of that operator (the flipped kernel)."""
+        ndimage = ndimage_of(xp_of(x))
+        kernel = self.kernel[::-1, ::-1] if transpose else self.kernel
+        factors = self.separable
+        if factors is None:
+            return ndimage.correlate(x, xp_of(x).asarray(kernel, dtype=np.float32), mode="constant")
+        column, row = (f[::-1] if transpose else f for f in factors)
+        xp = xp_of(x)
+        x = ndimage.correlate1d(x, xp.asarray(column, dtype=np.float32), axis=0, mode="constant")
+        return ndimage.correlate1d(x, xp.asarray(row, dtype=np.float32), axis=1, mode="constant")
 
 
 @dataclass(frozen=True)
@@ -53,6 +98,7 @@ class SrSettings:
     step: float = 1.0  # steepest-descent step (scaled by 1 / number of frames)
     momentum: float = 0.7  # heavy-ball momentum in [0, 1): 30 iterations reach what 60 plain ones did
     noise: float = 0.02  # robust data term: residuals beyond this (peak units, ~5 8-bit values) count as L1
+    psf: Psf | None = None  # a blur before the area sensor; None: the box alone
 
 
 def _shift_axis(x, shift: float, axis: int, transpose: bool):
@@ -174,32 +220,38 @@ class AxisTaps:
         return out
 
 
-def forward(x, offset: tuple[float, float], scale: int, frame_shape: tuple[int, int] | None = None):
+def forward(x, offset: tuple[float, float], scale: int, frame_shape: tuple[int, int] | None = None,
+            psf: Psf | None = None):
     """``A_k x``: the low-resolution frame at ``offset`` (low-resolution px) that ``x`` predicts.
 
     ``frame_shape`` (default: ``x``'s size / ``scale``) is the frame's size: its pixels whose blocks
-    reach beyond the high-resolution image read zeros there (and are masked out of the fit)."""
+    reach beyond the high-resolution image read zeros there (and are masked out of the fit). ``psf``
+    blurs ``x`` first."""
     h, w = frame_shape or (x.shape[0] // scale, x.shape[1] // scale)
+    if psf is not None:
+        x = psf.apply(x)
     rows = AxisTaps.of(offset[1], scale).gather(block_sums(x, scale), scale, h, 0)
     return AxisTaps.of(offset[0], scale).gather(rows, scale, w, 1)
 
 
-def adjoint(residual, offset: tuple[float, float], scale: int, shape: tuple[int, int] | None = None):
+def adjoint(residual, offset: tuple[float, float], scale: int, shape: tuple[int, int] | None = None,
+            psf: Psf | None = None):
     """``A_k^T residual``, on a high-resolution image of ``shape`` (default: ``scale`` x the residual's)."""
     h, w = shape or (residual.shape[0] * scale, residual.shape[1] * scale)
     cols = AxisTaps.of(offset[0], scale).scatter(residual, scale, w + scale - 1, 1)
-    return block_sums_adjoint(AxisTaps.of(offset[1], scale).scatter(cols, scale, h + scale - 1, 0), scale)
+    spread = block_sums_adjoint(AxisTaps.of(offset[1], scale).scatter(cols, scale, h + scale - 1, 0), scale)
+    return spread if psf is None else psf.apply(spread, transpose=True)
 
 
 def footprint_bounds(shape: tuple[int, int], frame_shape: tuple[int, int], offset: tuple[float, float],
-                     scale: int) -> tuple[int, int, int, int]:
+                     scale: int, reach: int = 0) -> tuple[int, int, int, int]:
     """``(top, bottom, left, right)``: the frame pixels ``[top:bottom, left:right]`` (of a frame of
-    ``frame_shape`` at ``offset``) whose footprint, with the filter's reach, lies inside the
-    high-resolution image of ``shape``. Only those take part in the fit (empty: none)."""
+    ``frame_shape`` at ``offset``) whose footprint, with the filter's reach and the PSF's ``reach``, lies
+    inside the high-resolution image of ``shape``. Only those take part in the fit (empty: none)."""
 
     def inside(count: int, position: float, length: int) -> tuple[int, int]:
         starts = (np.arange(count) + position) * scale
-        keep = np.nonzero((starts >= 1) & (starts + scale + 2 <= length))[0]
+        keep = np.nonzero((starts >= 1 + reach) & (starts + scale + 2 + reach <= length))[0]
         return (int(keep[0]), int(keep[-1]) + 1) if keep.size else (0, 0)
 
     return (*inside(frame_shape[0], offset[1], shape[0]), *inside(frame_shape[1], offset[0], shape[1]))
@@ -271,7 +323,9 @@ def super_resolve(frames: Sequence, offsets: Sequence[tuple[float, float]], scal
     x = initial_estimate(frames[reference], scale) if initial is None else xp.array(initial, dtype=np.float32)
     height, width = x.shape
     padded = (height + scale - 1, width + scale - 1)  # the block sums' size
-    bounds = [footprint_bounds(x.shape, f.shape, o, scale) for f, o in zip(frames, offsets, strict=True)]
+    psf = settings.psf
+    reach = 0 if psf is None else psf.reach
+    bounds = [footprint_bounds(x.shape, f.shape, o, scale, reach) for f, o in zip(frames, offsets, strict=True)]
     taps = [(AxisTaps.of(o[0], scale), AxisTaps.of(o[1], scale)) for o in offsets]
     if xp is not np:  # the same iterations, fused into four kernels (vsovermix/_cuda/kernels/superres.cu)
         from .._cuda.superres import super_resolve_cuda
@@ -307,12 +361,14 @@ def super_resolve(frames: Sequence, offsets: Sequence[tuple[float, float]], scal
     groups = [range(k, min(k + FRAME_GROUP, len(frames))) for k in range(0, len(frames), FRAME_GROUP)]
     velocity = np.zeros_like(x)
     for _ in range(settings.iterations):
-        sums = block_sums(x, scale)
+        sums = block_sums(x if psf is None else psf.apply(x), scale)
         spread = np.zeros(padded, dtype=np.float32)
         for group in groups:
             parts = parallel_map(residual_by_columns, group)
             parallel_map(partial(spread_rows, group, parts, spread), column_bands)
         grad = block_sums_adjoint(spread, scale)
+        if psf is not None:
+            grad = psf.apply(grad, transpose=True)
         if settings.lam:
             grad += np.float32(settings.lam) * btv_gradient(x, settings.radius, settings.alpha)
         grad *= step

@@ -15,7 +15,8 @@
 //                result run after run).
 // sr_update      the gradient at x: the spread summed over the blocks that contain the pixel, plus lam
 //                times Farsiu's bilateral-TV subgradient; then heavy-ball momentum:
-//                v = momentum v - step grad, x_out = x + v.
+//                v = momentum v - step grad, x_out = x + v. With a PSF the wrapper sums the blocks and
+//                blurs back itself and passes scale 1 (the spread is then the data gradient).
 
 extern "C" __global__ void sr_block_sums(const float* __restrict__ x, float* __restrict__ sums, const int height,
                                          const int width, const int scale) {
