@@ -51,7 +51,7 @@ def super_resolve_cuda(frames: Sequence[cp.ndarray], taps: Sequence[tuple], boun
     velocity = cp.zeros_like(x)
     out = cp.empty_like(x)
     step = np.float32(settings.step * scale * scale / count)
-    eps = np.float32(settings.noise if settings.robust else 0.0)
+    eps = np.float32(settings.knee(scale) if settings.robust else 0.0)
     shape = (np.int32(rows), np.int32(cols), np.int32(sums_h), np.int32(sums_w), np.int32(scale))
     psf = settings.psf
     for _ in range(settings.iterations):

@@ -97,8 +97,13 @@ class SrSettings:
     alpha: float = 0.7  # BTV decay per pixel of distance
     step: float = 1.0  # steepest-descent step (scaled by 1 / number of frames)
     momentum: float = 0.7  # heavy-ball momentum in [0, 1): 30 iterations reach what 60 plain ones did
-    noise: float = 0.02  # robust data term: residuals beyond this (peak units, ~5 8-bit values) count as L1
+    noise: float = 0.02  # robust data term at 2x: residuals beyond this (peak units, ~5 8-bit values) count as L1
     psf: Psf | None = None  # a blur before the area sensor; None: the box alone
+
+    def knee(self, scale: int) -> float:
+        """The robust term's knee at ``scale``: ``noise`` at 2x, growing with the scale (at 4x, 2 * noise
+        gained 0.3-0.6 dB on benchmarks/bench_superres.py's cases and still outvotes the local change)."""
+        return self.noise * scale / 2
 
 
 def _shift_axis(x, shift: float, axis: int, transpose: bool):
@@ -332,7 +337,7 @@ def super_resolve(frames: Sequence, offsets: Sequence[tuple[float, float]], scal
 
         return super_resolve_cuda(frames, taps, bounds, scale, settings, x)
     step = np.float32(settings.step * scale * scale / len(frames))
-    eps = np.float32(settings.noise)
+    eps = np.float32(settings.knee(scale))
     # Frames' residuals are spread back along rows in column bands on the host threads, each band adding
     # the frames in order: the same sums on any core count.
     column_bands = [slice(*cols) for cols in row_bands(0, padded[1])]
