@@ -21,9 +21,11 @@ __all__ = ["superres"]
 
 MAX_TR = 16
 # Alignment confidence (share of textured pixels the frame's measured offsets explain) below which a frame
-# is left out: aligned frames score 0.93-1.0 on the bench pans (noise, x264, a local change), a 30 %
-# contrast flash 0.57, an unrelated frame 0.33 (see tests/filters/test_superres.py).
+# is left out: aligned frames score above it and a white, flashed or unrelated frame below it in
+# tests/ops/test_align.py (test_a_frame_unlike_its_neighbours_does_not_cut_the_pan).
 MIN_CONFIDENCE = 0.7
+PsfLike = float | Sequence[Sequence[float]] | np.ndarray | None
+MAX_PSF_SIGMA = 3.0
 
 
 def superres(clip: vs.VideoNode, scale: int = 2, *, tr: int = 4, robust: bool = True, iterations: int = 30,
@@ -55,7 +57,7 @@ def superres(clip: vs.VideoNode, scale: int = 2, *, tr: int = 4, robust: bool = 
         iterations: Descent iterations (with momentum) in [1, 500], default 30.
         psf: How soft the source is besides its pixels' area: None (default: the area sensor alone, as a
             clean reduction gives), a Gaussian sigma in input px in (0, 3] (soft anime sources: try
-            0.3-0.8; on bench material blurred by sigma 0.5, the matching psf gains 4.4 dB over None), or
+            0.3-0.8; on test material blurred by sigma 0.5, the matching psf gains 4.4 dB over None), or
             a 2-D kernel (odd sizes up to 31, non-negative, normalised here) in output px of each plane.
         backend: ``"auto"`` (default), ``"cupy"`` or ``"numpy"``, for the alignment and the solver (on
             CuPy, four fused kernels per iteration).
@@ -93,8 +95,9 @@ def superres(clip: vs.VideoNode, scale: int = 2, *, tr: int = 4, robust: bool = 
 
     def render(n: int, indices: Sequence[int], frames: Sequence[vs.VideoFrame]) -> vs.VideoFrame:
         pan = lazy.get()
-        centre = dict(distinct_frames(indices, frames))[n]
-        members = trusted_members(pan, n, distinct_frames(indices, frames))
+        window = distinct_frames(indices, frames)
+        centre = dict(window)[n]
+        members = trusted_members(pan, n, window)
         out = vs.core.create_video_frame(fmt, base.width, base.height)
         out.props.update(centre.props)
         out.props["OvrSrFrames"] = len(members)
@@ -113,10 +116,6 @@ def superres(clip: vs.VideoNode, scale: int = 2, *, tr: int = 4, robust: bool = 
         return out
 
     return map_window(clip, tr, render, base)
-
-
-PsfLike = float | Sequence[Sequence[float]] | np.ndarray | None
-MAX_PSF_SIGMA = 3.0
 
 
 def check_psf(func: FuncLike, psf: PsfLike) -> float | np.ndarray | None:

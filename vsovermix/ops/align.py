@@ -448,11 +448,11 @@ def solve_positions(num_frames: int, measurements: list[Measurement], outlier_px
     sig = np.sqrt(sig**2 + PAIR_SIGMA_FLOOR**2)
     weight = np.array([m.score for m in measurements]).reshape(-1, 1) / sig**2
     positions = np.zeros((num_frames, 2))
-    groups = segments(num_frames, ij)
+    groups = segments(num_frames, ij)  # dropping an outlier never splits a group (below)
+    anchors = np.unique(groups, return_index=True)[1]
+    if not partial:
+        _check_connected(num_frames, ij)
     for _ in range(max(8, len(measurements) // 4)):
-        if not partial:
-            _check_connected(num_frames, ij[kept])
-        anchors = np.unique(groups, return_index=True)[1]
         for axis in range(2):
             positions[:, axis] = _least_squares(num_frames, ij[kept], obs[kept, axis], weight[kept, axis], anchors)
         residual = positions[ij[:, 1]] - positions[ij[:, 0]] - obs
