@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .parallel import parallel_map
 from .resample import to_numpy, xp_of
 
 __all__ = [
@@ -197,14 +198,28 @@ def _edge_sums(stack: Any, sample: np.ndarray, first: np.ndarray, second: np.nda
         from .._cuda.logo import edge_sums_cuda
 
         return edge_sums_cuda(frames, first, second, inverse_gain, offset_ratio, cutoff)
-    sums = [np.zeros(first.size) for _ in range(6)]
-    for start in range(0, frames.shape[0], EDGE_CHUNK):
+    scale_p, scale_q = inverse_gain[first] / cutoff, inverse_gain[second] / cutoff
+    shift = (offset_ratio[second] - offset_ratio[first]) / cutoff
+
+    def chunk_sums(start: int) -> list[np.ndarray]:
         chunk = frames[start:start + EDGE_CHUNK].astype(np.float64)
         jp, jq = chunk[:, first], chunk[:, second]
-        u = (inverse_gain[first] * jp - offset_ratio[first] - inverse_gain[second] * jq + offset_ratio[second]) / cutoff
-        w = np.where(np.abs(u) < 1.0, (1.0 - u * u) ** 2, 0.0)
-        for total, term in zip(sums, (w * jp * jp, w * jq * jq, w * jp * jq, w * jp, w * jq, w), strict=True):
-            total += term.sum(axis=0)
+        weight = jp * scale_p  # u, the step in cut-offs, then Tukey's (1 - u^2)^2 inside |u| < 1, else 0
+        weight -= jq * scale_q
+        weight += shift
+        np.square(weight, out=weight)
+        np.subtract(1.0, weight, out=weight)
+        np.maximum(weight, 0.0, out=weight)
+        np.square(weight, out=weight)
+        wp, wq = weight * jp, weight * jq
+        return [np.einsum("ij,ij->j", wp, jp), np.einsum("ij,ij->j", wq, jq), np.einsum("ij,ij->j", wp, jq),
+                wp.sum(axis=0), wq.sum(axis=0), weight.sum(axis=0)]
+
+    sums = [np.zeros(first.size) for _ in range(6)]
+    # Chunks on the host threads, added in chunk order: the same sums on any core count.
+    for part in parallel_map(chunk_sums, range(0, frames.shape[0], EDGE_CHUNK)):
+        for total, term in zip(sums, part, strict=True):
+            total += term
     return sums
 
 
