@@ -139,7 +139,7 @@ extern "C" __global__ void sr_update(const float* __restrict__ x, const float* _
                 if (dy == 0 && dx <= 0) {
                     continue;  // each pair once, as in ops.superres._btv_slab
                 }
-                const float weight = static_cast<float>(pow(alpha, abs(dx) + abs(dy)));
+                const float weight = static_cast<float>(pow(alpha, static_cast<double>(abs(dx) + abs(dy))));
                 const int r1 = r + dy, c1 = c + dx;  // the pair's far end: + sign(x - x_far)
                 if (r1 < height && c1 >= 0 && c1 < width) {
                     const float d = centre - x[static_cast<long long>(r1) * width + c1];
