@@ -126,6 +126,40 @@ def test_backends_agree_on_frames_of_other_sizes(cupy, scale, psf):
     np.testing.assert_allclose(got, want, atol=2e-3)
 
 
+@pytest.mark.parametrize("scale", [2, 3])
+def test_batched_kernels_are_the_model_and_its_transpose(cupy, scale):
+    # The GPU's forward (sr_residual on zero frames) is the NumPy forward inside each frame's fitted
+    # rectangle, and its spread, finished by block_sums_adjoint, is its transpose: <M A x, y> == <x, A^T M y>.
+    from tests.conftest import to_numpy
+    from vsovermix._cuda.superres import FrameBatch
+    from vsovermix.ops.superres import AxisTaps, block_sums, block_sums_adjoint, footprint_bounds
+
+    rng = np.random.default_rng(scale)
+    shape = (30 * scale, 40 * scale)
+    frame_shapes = [(30, 40), (26, 33), (20, 40)]
+    offsets = [(0.0, 0.0), (1.375, -0.5), (-2.25, 3.125)]
+    taps = [(AxisTaps.of(o[0], scale), AxisTaps.of(o[1], scale)) for o in offsets]
+    bounds = [footprint_bounds(shape, f, o, scale) for f, o in zip(frame_shapes, offsets, strict=True)]
+    batch = FrameBatch([cupy.zeros(f, cupy.float32) for f in frame_shapes], taps, bounds, shape, scale)
+    x = rng.random(shape).astype(np.float32)
+    sums = cupy.empty(batch.sums_shape, cupy.float32)
+    batch.block_sums(cupy.asarray(x), sums)
+    np.testing.assert_allclose(to_numpy(sums), block_sums(x, scale), rtol=1e-6)
+    predicted = cupy.empty_like(batch.stack)
+    batch.residual(sums, predicted, 0.0)
+    inside = np.zeros(batch.stack.shape, bool)
+    for k, ((top, bottom, left, right), size) in enumerate(zip(bounds, frame_shapes, strict=True)):
+        inside[k, top:bottom, left:right] = True
+        want = np.where(inside[k, :size[0], :size[1]], forward(x, offsets[k], scale, size), 0.0)
+        np.testing.assert_allclose(to_numpy(predicted[k, :size[0], :size[1]]), want, atol=1e-5)
+    y = np.where(inside, rng.random(inside.shape), 0.0).astype(np.float32)
+    spread = cupy.empty(batch.sums_shape, cupy.float32)
+    batch.spread(cupy.asarray(y), spread)
+    left = float(np.vdot(to_numpy(predicted).astype(np.float64), y))
+    right = float(np.vdot(x.astype(np.float64), block_sums_adjoint(to_numpy(spread), scale)))
+    assert left == pytest.approx(right, rel=1e-5)
+
+
 @pytest.mark.parametrize(("frame_shape", "offset"), [((10, 14), (3.25, 2.5)), ((30, 40), (-4.5, 1.0))])
 def test_adjoint_holds_for_frames_of_another_size(frame_shape, offset):
     rng = np.random.default_rng(7)
