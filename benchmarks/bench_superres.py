@@ -100,7 +100,7 @@ def quality(results: dict) -> None:
                     name = f"{'robust' if robust else 'l2'}_{label}"
                     entry[name] = inner_psnr(estimate, truth, margin)
                     entry[f"{name}_seconds"] = time.perf_counter() - start
-            if kind == "x264":  # compression takes off what a small PSF models (costs 3 dB on clean frames)
+            if kind == "x264":  # compression takes off what a small PSF models (clean frames have no such blur)
                 psf = Psf.gaussian(X264_PSF_SIGMA * scale)
                 estimate = super_resolve(frames, [tuple(o) for o in estimated], scale, SrSettings(psf=psf))
                 entry[f"robust_estimated_psf_{X264_PSF_SIGMA}"] = inner_psnr(estimate, truth, margin)
