@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 from typing import Any
 
 import numpy as np
@@ -64,7 +64,7 @@ class Psf:
         """How far (high-resolution px) the blur reads from a pixel."""
         return max(self.kernel.shape) // 2
 
-    @property
+    @cached_property
     def separable(self) -> tuple[np.ndarray, np.ndarray] | None:
         """``(column, row)`` 1-D kernels whose outer product is ``kernel``, when it is one (a Gaussian)."""
         u, s, vt = np.linalg.svd(self.kernel.astype(np.float64))
