@@ -19,7 +19,7 @@ def test_window_indices_clamp_at_both_ends():
 
 def test_shifted_repeats_edge_frames():
     clip = numbered_clip(6)
-    for delta in (-3, -1, 0, 2, 5):
+    for delta in (-9, -6, -3, -1, 0, 2, 5, 6, 9):  # a window may be wider than the clip
         moved = shifted(clip, delta)
         assert moved.num_frames == 6
         got = [int(plane_view(moved.get_frame(n), 0)[0, 0]) for n in range(6)]

@@ -110,6 +110,10 @@ def test_bad_arguments_are_refused():
         vo.superres(clip, 2, robust="yes")
     with pytest.raises(vo.ClipTooShortError, match="at least 2 frames"):
         vo.superres(clip[0], 2)
+    with pytest.warns(RuntimeWarning, match=r"tr=4 asks for 9 frames but the clip has 3: .* pass tr=1 or less"):
+        wide = vo.superres(clip, 2, iterations=2)
+    with wide.get_frame(2) as f:  # the window wider than the clip (a VapourSynth Trim error before)
+        assert f.props["OvrSrFrames"] == 3
     with pytest.raises(vo.InvalidArgumentError, match=r"psf as a Gaussian sigma must be in \(0, 3\] input px, got 0"):
         vo.superres(clip, 2, psf=0)
     with pytest.raises(vo.InvalidArgumentError, match="psf must be None, a Gaussian sigma in input px, or a 2-D"):

@@ -28,9 +28,11 @@ def distinct_frames(indices: Sequence[int], frames: Sequence[vs.VideoFrame]) -> 
 
 
 def shifted(clip: vs.VideoNode, delta: int) -> vs.VideoNode:
-    """``clip`` whose frame ``n`` is input frame ``clamp(n + delta)``; same length (needs ``|delta| < length``)."""
+    """``clip`` whose frame ``n`` is input frame ``clamp(n + delta)``; same length, whatever ``delta``."""
     if delta == 0:
         return clip
+    if abs(delta) >= clip.num_frames:  # a window wider than the clip: every frame is the edge frame
+        return (clip[-1] if delta > 0 else clip[0]) * clip.num_frames
     if delta > 0:
         return clip[delta:] + clip[-1] * delta
     return clip[0] * -delta + clip[:delta]

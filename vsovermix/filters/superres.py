@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -51,7 +52,7 @@ def superres(clip: vs.VideoNode, scale: int = 2, *, tr: int = 4, robust: bool = 
         scale: Integer factor in [2, 4], default 2. Chroma planes are super-resolved at their own
             resolution (4:2:0 stays 4:2:0).
         tr: Temporal radius in [1, 16], default 4: each frame uses frames ``n - tr .. n + tr`` (clipped to
-            the clip, not repeated).
+            the clip, not repeated). A ``tr`` whose window is longer than the clip gives a warning.
         robust: True (default): a Charbonnier data term, L2 near the noise level and L1 beyond, so a
             mouth that moves in a few frames is outvoted. False: plain L2.
         iterations: Descent iterations (with momentum) in [1, 500], default 30.
@@ -83,6 +84,10 @@ def superres(clip: vs.VideoNode, scale: int = 2, *, tr: int = 4, robust: bool = 
     ArgumentTypeError.check(func, "robust", robust, bool)
     iterations = InvalidArgumentError.check_int(func, "iterations", iterations, 1, 500)
     blur = check_psf(func, psf)
+    if clip.num_frames > 1 and 2 * tr + 1 > clip.num_frames:
+        warnings.warn(f"(vsovermix.superres) tr={tr} asks for {2 * tr + 1} frames but the clip has "
+                      f"{clip.num_frames}: every frame is solved from all of them; pass "
+                      f"tr={(clip.num_frames - 1) // 2 or 1} or less to silence this", RuntimeWarning, stacklevel=2)
     settings = check_align_args(func, clip, backend=backend)
     lazy = LazyPan(func, clip, settings, partial=True)
     xp = array_module(settings.backend)
