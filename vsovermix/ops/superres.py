@@ -106,40 +106,6 @@ class SrSettings:
         return self.noise * scale / 2
 
 
-def _shift_axis(x, shift: float, axis: int, transpose: bool):
-    """``out[n] = sum_t w_t x[n + floor(shift) - 1 + t]`` along ``axis`` (zeros outside), or its transpose.
-
-    One shifted multiply-add per tap: on these sizes faster than ``correlate1d`` with the padding an
-    exact zero boundary needs."""
-    xp = xp_of(x)
-    whole = math.floor(shift)
-    frac = shift - whole
-    if frac == 0.0:
-        taps, first = np.array([1.0], np.float32), whole
-    else:
-        taps, first = kernel_taps(KERNEL, frac).astype(np.float32), whole - 1
-    length = x.shape[axis]
-    out = xp.zeros_like(x)
-    for t, weight in enumerate(taps):
-        offset = first + t  # out[n] reads x[n + offset]
-        lo, hi = max(0, -offset), min(length, length - offset)
-        if hi <= lo:
-            continue
-        dst = [slice(None)] * x.ndim
-        src = [slice(None)] * x.ndim
-        if not transpose:
-            dst[axis], src[axis] = slice(lo, hi), slice(lo + offset, hi + offset)
-        else:  # the transpose scatters out[n] back to x[n + offset]
-            dst[axis], src[axis] = slice(lo + offset, hi + offset), slice(lo, hi)
-        out[tuple(dst)] += np.float32(weight) * x[tuple(src)]
-    return out
-
-
-def shift(x, dx: float, dy: float, transpose: bool = False):
-    """``x`` sampled at ``(y + dy, x + dx)`` (zero outside), or the transpose of that operator."""
-    return _shift_axis(_shift_axis(x, dy, 0, transpose), dx, 1, transpose)
-
-
 def block_sums(x, scale: int):
     """Sums of every ``scale x scale`` block of ``x`` (zero outside), at every position: the full correlation.
 
@@ -223,6 +189,16 @@ class AxisTaps:
             else:
                 out[:, dst] += weight * values[:, lo:hi]
         return out
+
+
+def shift(x, dx: float, dy: float, transpose: bool = False):
+    """``x`` (2-D) sampled at ``(y + dy, x + dx)`` by Catmull-Rom, zero outside, or the transpose of that
+    operator: the taps of a frame at scale 1 (``AxisTaps.of(d, 1)``), gathered or scattered."""
+    down, across = AxisTaps.of(dy, 1), AxisTaps.of(dx, 1)
+    h, w = x.shape
+    if transpose:
+        return across.scatter(down.scatter(x, 1, h, 0), 1, w, 1)
+    return across.gather(down.gather(x, 1, h, 0), 1, w, 1)
 
 
 def forward(x, offset: tuple[float, float], scale: int, frame_shape: tuple[int, int] | None = None,
