@@ -5,15 +5,9 @@ from __future__ import annotations
 import cupy as cp
 import numpy as np
 
-from . import KERNEL_DIR, kernel_source
+from .launch import kernel
 
 __all__ = ["jpeg_dual_step_cuda"]
-
-
-@cp.memoize(for_each_device=True)
-def _kernel() -> cp.RawKernel:
-    module = cp.RawModule(code=kernel_source("jpeg_project.cu"), options=("-std=c++17", f"-I{KERNEL_DIR}"))
-    return module.get_function("jpeg_dual_step")
 
 
 def jpeg_dual_step_cuda(coded: cp.ndarray, dual: cp.ndarray, low: cp.ndarray, high: cp.ndarray, mask: cp.ndarray,
@@ -25,6 +19,7 @@ def jpeg_dual_step_cuda(coded: cp.ndarray, dual: cp.ndarray, low: cp.ndarray, hi
         raise ValueError(f"jpeg_dual_step_cuda needs planes of one size in whole 8x8 blocks, got {coded.shape}")
     updated = planes[1].copy()
     back = cp.empty_like(updated)
-    _kernel()((width // 8, height // 8), (64,),
-              (planes[0], updated, planes[2], planes[3], planes[4], back, np.int32(width), np.float32(sigma)))
+    step = kernel("jpeg_project.cu", "jpeg_dual_step")
+    step((width // 8, height // 8), (64,),  # one thread block per 8x8 block, one thread per sample
+         (planes[0], updated, planes[2], planes[3], planes[4], back, np.int32(width), np.float32(sigma)))
     return updated, back

@@ -5,21 +5,9 @@ from __future__ import annotations
 import cupy as cp
 import numpy as np
 
-from . import KERNEL_DIR, kernel_source
+from .launch import launch
 
 __all__ = ["combine_estimates_cuda", "deblend_trusted_cuda", "edge_sums_cuda"]
-
-_THREADS = 256
-
-
-@cp.memoize(for_each_device=True)
-def _kernel(name: str) -> cp.RawKernel:
-    module = cp.RawModule(code=kernel_source("logo.cu"), options=("-std=c++17", f"-I{KERNEL_DIR}"))
-    return module.get_function(name)
-
-
-def _blocks(size: int) -> tuple[int]:
-    return ((size + _THREADS - 1) // _THREADS,)
 
 
 def edge_sums_cuda(frames: cp.ndarray, first: np.ndarray, second: np.ndarray, inverse_gain: np.ndarray,
@@ -29,10 +17,10 @@ def edge_sums_cuda(frames: cp.ndarray, first: np.ndarray, second: np.ndarray, in
     count, pixels = frames.shape
     pairs = first.size
     sums = cp.empty((6, pairs), cp.float64)
-    _kernel("logo_edge_sums")(_blocks(pairs), (_THREADS,),
-                              (frames, cp.asarray(first, cp.int32), cp.asarray(second, cp.int32),
-                               cp.asarray(inverse_gain, cp.float64), cp.asarray(offset_ratio, cp.float64), sums,
-                               np.int64(pixels), np.int32(count), np.int64(pairs), np.float64(cutoff)))
+    launch("logo.cu", "logo_edge_sums", pairs,
+           (frames, cp.asarray(first, cp.int32), cp.asarray(second, cp.int32), cp.asarray(inverse_gain, cp.float64),
+            cp.asarray(offset_ratio, cp.float64), sums, np.int64(pixels), np.int32(count), np.int64(pairs),
+            np.float64(cutoff)))
     return list(cp.asnumpy(sums))
 
 
@@ -41,8 +29,8 @@ def deblend_trusted_cuda(observed: cp.ndarray, gain: cp.ndarray, offset: cp.ndar
     """CuPy twin of ``ops.logo.deblend_trusted``."""
     planes = [cp.ascontiguousarray(cp.asarray(a), dtype=cp.float32) for a in (observed, gain, offset)]
     out = cp.empty_like(planes[0])
-    _kernel("logo_deblend")(_blocks(out.size), (_THREADS,),
-                            (*planes, out, np.int64(out.size), np.float32(strength), np.float32(min_gain)))
+    launch("logo.cu", "logo_deblend", out.size,
+           (*planes, out, np.int64(out.size), np.float32(strength), np.float32(min_gain)))
     return out
 
 
@@ -51,5 +39,5 @@ def combine_estimates_cuda(own: cp.ndarray, own_variance: cp.ndarray, other: cp.
     """CuPy twin of ``ops.logo.combine_estimates``."""
     planes = [cp.ascontiguousarray(cp.asarray(a), dtype=cp.float32) for a in (own, own_variance, other, other_variance)]
     out = cp.empty_like(planes[0])
-    _kernel("logo_combine")(_blocks(out.size), (_THREADS,), (*planes, out, np.int64(out.size), np.float32(agreement)))
+    launch("logo.cu", "logo_combine", out.size, (*planes, out, np.int64(out.size), np.float32(agreement)))
     return out

@@ -8,21 +8,11 @@ import cupy as cp
 import numpy as np
 
 from ..ops.superres import block_sums_adjoint
-from . import KERNEL_DIR, kernel_source
+from .launch import launch
 
 __all__ = ["FrameBatch", "super_resolve_cuda"]
 
-_THREADS = 256
-
-
-@cp.memoize(for_each_device=True)
-def _kernel(name: str) -> cp.RawKernel:
-    module = cp.RawModule(code=kernel_source("superres.cu"), options=("-std=c++17", f"-I{KERNEL_DIR}"))
-    return module.get_function(name)
-
-
-def _blocks(size: int) -> tuple[int]:
-    return ((size + _THREADS - 1) // _THREADS,)
+SOURCE = "superres.cu"
 
 
 class FrameBatch:
@@ -52,21 +42,21 @@ class FrameBatch:
 
     def block_sums(self, x: cp.ndarray, out: cp.ndarray) -> None:
         """``ops.superres.block_sums`` of ``x`` (contiguous float32 of the estimate's shape) into ``out``."""
-        _kernel("sr_block_sums")(_blocks(out.size), (_THREADS,),
-                                 (x, out, np.int32(self.height), np.int32(self.width), np.int32(self.scale)))
+        launch(SOURCE, "sr_block_sums", out.size,
+               (x, out, np.int32(self.height), np.int32(self.width), np.int32(self.scale)))
 
     def residual(self, sums: cp.ndarray, out: cp.ndarray, knee: float, frames: cp.ndarray | None = None) -> None:
         """Every frame's ``forward`` of the estimate whose block sums are ``sums``, minus ``frames`` (default:
         the batch's own), zero outside its rectangle, Charbonnier-weighted when ``knee`` > 0, into ``out``."""
-        _kernel("sr_residual")(_blocks(out.size), (_THREADS,),
-                               (sums, self.stack if frames is None else frames, out, self.weights, self.geometry,
-                                np.int32(self.count), *self._dims, np.float32(knee)))
+        launch(SOURCE, "sr_residual", out.size,
+               (sums, self.stack if frames is None else frames, out, self.weights, self.geometry,
+                np.int32(self.count), *self._dims, np.float32(knee)))
 
     def spread(self, residual: cp.ndarray, out: cp.ndarray) -> None:
         """The transpose of ``residual`` (``knee`` 0) up to the block sums: every frame's residual spread
         back onto the block sums it was read from, into ``out`` (``block_sums_adjoint`` finishes ``A^T``)."""
-        _kernel("sr_spread")(_blocks(out.size), (_THREADS,),
-                             (residual, out, self.weights, self.geometry, np.int32(self.count), *self._dims))
+        launch(SOURCE, "sr_spread", out.size,
+               (residual, out, self.weights, self.geometry, np.int32(self.count), *self._dims))
 
 
 def super_resolve_cuda(frames: Sequence[cp.ndarray], taps: Sequence[tuple], bounds: Sequence[tuple[int, int, int, int]],
@@ -90,9 +80,9 @@ def super_resolve_cuda(frames: Sequence[cp.ndarray], taps: Sequence[tuple], boun
         data, blocks = spread, scale
         if psf is not None:  # the data gradient summed over blocks and blurred back here; sr_update adds 1 x 1
             data, blocks = cp.ascontiguousarray(psf.apply(block_sums_adjoint(spread, scale), transpose=True)), 1
-        _kernel("sr_update")(_blocks(x.size), (_THREADS,),
-                             (x, data, velocity, out, np.int32(batch.height), np.int32(batch.width), np.int32(blocks),
-                              np.float32(settings.lam), np.float64(settings.alpha), np.int32(settings.radius),
-                              step, np.float32(settings.momentum)))
+        launch(SOURCE, "sr_update", x.size,
+               (x, data, velocity, out, np.int32(batch.height), np.int32(batch.width), np.int32(blocks),
+                np.float32(settings.lam), np.float64(settings.alpha), np.int32(settings.radius), step,
+                np.float32(settings.momentum)))
         x, out = out, x
     return x

@@ -7,20 +7,12 @@ from collections.abc import Sequence
 import cupy as cp
 import numpy as np
 
-from . import CTYPES, KERNEL_DIR, kernel_source, temporal_select_name
+from . import CTYPES, temporal_select_name
+from .launch import THREADS, kernel
 
 __all__ = ["temporal_select_cuda"]
 
 MAX_PLANES = 129  # registers: N floats per thread; 2*tr+1 with tr <= 64
-_BLOCK = 256
-
-
-@cp.memoize(for_each_device=True)
-def _kernel(ctype: str, count: int, rank: int) -> cp.RawKernel:
-    name = temporal_select_name(ctype, count, rank)
-    module = cp.RawModule(code=kernel_source("temporal.cu"), options=("-std=c++17", f"-I{KERNEL_DIR}"),
-                          name_expressions=[name])
-    return module.get_function(name)
 
 
 def temporal_select_cuda(planes: Sequence[cp.ndarray], rank: int, out: cp.ndarray | None = None) -> cp.ndarray:
@@ -41,8 +33,8 @@ def temporal_select_cuda(planes: Sequence[cp.ndarray], rank: int, out: cp.ndarra
     table = cp.asarray(np.array([p.data.ptr for p in contiguous], dtype=np.uint64))
     result = out if out is not None and out.flags.c_contiguous else cp.empty(first.shape, first.dtype)
     size = first.size
-    _kernel(ctype, len(planes), rank)(((size + _BLOCK - 1) // _BLOCK,), (_BLOCK,),
-                                      (table, result, cp.int64(size)))
+    select = kernel("temporal.cu", temporal_select_name(ctype, len(planes), rank), templated=True)
+    select(((size + THREADS - 1) // THREADS,), (THREADS,), (table, result, cp.int64(size)))
     if out is not None and result is not out:
         out[...] = result
         return out
