@@ -10,7 +10,6 @@ from .errors import FuncLike, InsufficientMemoryError
 __all__ = ["available_host_bytes", "check_fits"]
 
 
-
 def _size(count: int) -> str:
     return f"{count / (1 << 30):.1f} GiB" if count >= 1 << 30 else f"{count / (1 << 20):.0f} MiB"
 

@@ -54,7 +54,6 @@ PROP_SIZE = "OvrJpegSize"
 UPSAMPLING_MODELS = ("box", "fancy")
 
 
-
 @dataclass(frozen=True)
 class JpegTables:
     """The quantisation tables of a JPEG (or a guess at them), and its chroma subsampling.

@@ -69,7 +69,6 @@ MOTION_KERNEL = "lanczos3"
 PROPAGATION_PASSES = 6  # passes that carry what is learnt at the logo's edges to its never-clear middle
 
 
-
 @dataclass
 class Logo:
     """A static overlay, per plane: ``gain = 1 - alpha`` and ``offset = alpha * colour`` over a box of the frame.

@@ -373,11 +373,11 @@ def jpeg_dual_step(coded: Any, dual: Any, low: Any, high: Any, mask: Any, sigma:
     size, whole blocks): ``v = dual + sigma DCT(coded)``, the new dual ``mask (v - sigma clip(v / sigma,
     low, high))`` and its back-projection ``IDCT(new dual)``. On CuPy one fused kernel per block
     (``_cuda/kernels/jpeg_project.cu``)."""
-    if type(coded).__module__.startswith("cupy"):
+    xp = xp_of(coded)
+    if xp is not np:
         from .._cuda.jpeg import jpeg_dual_step_cuda
 
         return jpeg_dual_step_cuda(coded, dual, low, high, mask, sigma)
-    xp = xp_of(coded)
     step = np.float32(sigma)
     moved = dual + step * block_dct(coded)
     updated = (moved - step * xp.clip(moved / step, low, high)) * mask

@@ -74,13 +74,12 @@ class Psf:
 
     def apply(self, x, transpose: bool = False):
         """The blurred image (zero outside), or the transpose of that operator (the flipped kernel)."""
-        ndimage = ndimage_of(xp_of(x))
-        kernel = self.kernel[::-1, ::-1] if transpose else self.kernel
-        factors = self.separable
-        if factors is None:
-            return ndimage.correlate(x, xp_of(x).asarray(kernel, dtype=np.float32), mode="constant")
-        column, row = (f[::-1] if transpose else f for f in factors)
         xp = xp_of(x)
+        ndimage = ndimage_of(xp)
+        if self.separable is None:
+            kernel = self.kernel[::-1, ::-1] if transpose else self.kernel
+            return ndimage.correlate(x, xp.asarray(kernel, dtype=np.float32), mode="constant")
+        column, row = (f[::-1] if transpose else f for f in self.separable)
         x = ndimage.correlate1d(x, xp.asarray(column, dtype=np.float32), axis=0, mode="constant")
         return ndimage.correlate1d(x, xp.asarray(row, dtype=np.float32), axis=1, mode="constant")
 
