@@ -3,7 +3,9 @@
 Test material as the design asks: the shared 3200x2400 drawing (or the bundled crop) reduced 8x with
 a box filter at integer source offsets, so 16 frames of 240x136 sit at exact 1/8 px positions and the
 truth at 2x (4x reduction) and 4x (2x reduction) is exact. Cases: clean, Gaussian noise sigma 2, x264
-(crf 18; also solved with ``psf=0.2``), and an outlier case where 2 of 16 frames carry a local change.
+(crf 18; also solved with ``psf=0.2``), a soft source (the drawing blurred by 0.5 frame px before the
+reduction; also solved with the matching ``psf=0.5``), and an outlier case where 2 of 16 frames carry a
+local change.
 Shifts estimated by our own alignment, and oracle shifts (the gap is the alignment's cost). PSNR (luma,
 peak 1) on an interior crop against the centre frame resized by ``resize.Bicubic`` and ``resize.Lanczos``.
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -31,12 +34,14 @@ from vsovermix.backend import probe_cupy
 from vsovermix.ops.align import estimate_pan_offsets
 from vsovermix.ops.metrics import psnr
 from vsovermix.ops.resample import box_reduce
-from vsovermix.ops.superres import Psf, SrSettings, super_resolve
+from vsovermix.ops.superres import Psf, SrSettings, solve_bytes, super_resolve
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "park.png"
 BUNDLED = Path(__file__).resolve().parents[1] / "vsovermix" / "data" / "park_detail.png"
 REDUCTION, WIDTH, HEIGHT, FRAMES = 8, 240, 136, 16
-X264_PSF_SIGMA = 0.2  # input px: psf= for the x264 case too
+# Cases also solved with psf= (a Gaussian sigma in input px): "soft" is drawn blurred by that much (a soft
+# source); x264 takes off what a small PSF models (clean frames have no such blur).
+CASE_PSF = {"soft": 0.5, "x264": 0.2}
 
 
 def source_luma() -> np.ndarray:
@@ -50,6 +55,10 @@ def make_frames(luma: np.ndarray, kind: str) -> tuple[list[np.ndarray], np.ndarr
     offsets = rng.integers(0, 3 * REDUCTION, (FRAMES, 2))
     offsets[0] = 0
     origin = (600, 500)
+    if kind == "soft":
+        from scipy.ndimage import gaussian_filter
+
+        luma = gaussian_filter(luma, CASE_PSF["soft"] * REDUCTION)  # the truth stays sharp
     frames = []
     for k, (ox, oy) in enumerate(offsets):
         y0, x0 = origin[1] + oy, origin[0] + ox
@@ -80,7 +89,7 @@ def inner_psnr(image: np.ndarray, truth: np.ndarray, margin: int) -> float:
 def quality(results: dict) -> None:
     luma = source_luma()
     rows = {}
-    for kind in ("clean", "noise2", "x264", "outliers"):
+    for kind in ("clean", "noise2", "x264", "soft", "outliers"):
         frames, truth_offsets, origin = make_frames(luma, kind)
         pan = estimate_pan_offsets(lambda n, frames=frames: frames[n], FRAMES, 1)
         estimated = np.stack([pan.x, pan.y], axis=1)
@@ -100,16 +109,16 @@ def quality(results: dict) -> None:
                     name = f"{'robust' if robust else 'l2'}_{label}"
                     entry[name] = inner_psnr(estimate, truth, margin)
                     entry[f"{name}_seconds"] = time.perf_counter() - start
-            if kind == "x264":  # compression takes off what a small PSF models (clean frames have no such blur)
-                psf = Psf.gaussian(X264_PSF_SIGMA * scale)
+            if kind in CASE_PSF:
+                psf = Psf.gaussian(CASE_PSF[kind] * scale)
                 estimate = super_resolve(frames, [tuple(o) for o in estimated], scale, SrSettings(psf=psf))
-                entry[f"robust_estimated_psf_{X264_PSF_SIGMA}"] = inner_psnr(estimate, truth, margin)
+                entry[f"robust_estimated_psf_{CASE_PSF[kind]}"] = inner_psnr(estimate, truth, margin)
             entry["gain_over_bicubic"] = entry["robust_estimated"] - entry["bicubic"]
             entry["gain_over_lanczos"] = entry["robust_estimated"] - entry["lanczos"]
             row[f"x{scale}"] = entry
-            if kind == "x264":
-                with_psf = entry[f"robust_estimated_psf_{X264_PSF_SIGMA}"]
-                print(f"x264 x{scale} with psf={X264_PSF_SIGMA}: {with_psf:.2f} dB")
+            if kind in CASE_PSF:
+                with_psf = entry[f"robust_estimated_psf_{CASE_PSF[kind]}"]
+                print(f"{kind} x{scale} with psf={CASE_PSF[kind]}: {with_psf:.2f} dB")
             print(f"{kind} x{scale}: bicubic {entry['bicubic']:.2f}, lanczos {entry['lanczos']:.2f}, "
                   f"robust {entry['robust_estimated']:.2f} (oracle {entry['robust_oracle']:.2f}), "
                   f"L2 {entry['l2_estimated']:.2f} (oracle {entry['l2_oracle']:.2f}) dB; "
@@ -140,6 +149,15 @@ def speed(results: dict, iterations: int = 5) -> None:
              "default_iterations": default}
     print(f"1080p 2x from 9 frames: {per_iteration:.2f} s per iteration after {setup:.2f} s of set-up, "
           f"{entry['projected_seconds_default_iterations']:.0f} s for the default {default} (one plane, NumPy)")
+    for scale in (2, 4):  # what one solve allocates (tracemalloc, after the runs above), against solve_bytes
+        tracemalloc.start()
+        super_resolve(frames, offsets, scale, SrSettings(iterations=2))
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        entry[f"x{scale}_peak_allocated_mib"] = peak / 2**20
+        entry[f"x{scale}_solve_bytes_mib"] = solve_bytes((1080, 1920), 9, scale, on_gpu=False) / 2**20
+        print(f"1080p {scale}x from 9 frames allocates at most {peak / 2**20:.0f} MiB "
+              f"(solve_bytes says {entry[f'x{scale}_solve_bytes_mib']:.0f} MiB)")
     if probe_cupy().usable:
         import cupy as cp
 
@@ -159,8 +177,6 @@ def canvas_memory(results: dict, count: int = 100, iterations: int = 2) -> None:
     """``render="sr"``'s solve of a 100-frame 1080p pan at 2x: the peak memory it allocates (tracemalloc,
     the frames themselves not counted) and its time per iteration. Memory does not depend on the
     iteration count, so a few iterations measure it."""
-    import tracemalloc
-
     from vsovermix.ops.stitch import plan_canvas
     from vsovermix.ops.superres import superres_canvas
 
