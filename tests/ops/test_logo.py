@@ -113,16 +113,19 @@ def _alpha_error(gain, truth_gain):
     return float(np.abs(gain - truth_gain)[inside].mean())
 
 
-def test_refining_by_smooth_steps_sharpens_the_statistics_estimate():
-    frames = _blend(_backgrounds(300))
+@pytest.mark.parametrize("count", [24, 300])
+def test_refining_by_smooth_steps_sharpens_the_statistics_estimate(count):
+    # 24 pictures: the statistics are off by 0.039; asking for small background steps instead of predicting
+    # each pixel from its neighbour left 0.015 (it prefers a fainter logo), the prediction leaves 0.003.
+    frames = _blend(_backgrounds(count))
     truth_gain, truth_offset = _truth(frames.shape[1:])
     box = (slice(14, 68), slice(34, 166))  # the logo and 6 px of background around it
     stack = frames[(slice(None), *box)].astype(np.float32)
     gain, offset, _ = ops.estimate_from_statistics(stack)
     refined_gain, refined_offset = ops.refine_by_edges(stack, gain, offset)
     before, after = _alpha_error(gain, truth_gain[box]), _alpha_error(refined_gain, truth_gain[box])
-    assert after < 0.6 * before and after < 0.015
-    assert np.abs(refined_offset - truth_offset[box])[truth_gain[box] < 1].mean() < 0.01
+    assert after < 0.3 * before and after < 0.005
+    assert np.abs(refined_offset - truth_offset[box])[truth_gain[box] < 1].mean() < 0.003
     again = ops.refine_by_edges(stack, gain, offset)  # deterministic
     assert np.array_equal(again[0], refined_gain)
 
