@@ -52,7 +52,7 @@ ALPHA_FLOOR = 0.004  # alphas below this are estimation noise: set to 0
 # Refinement by smooth background steps (refine_by_edges)
 EDGE_ITERATIONS = 4  # Gauss-Newton steps, each re-weighted
 EDGE_TUKEY = 3.0  # robust weight cut-off, in residual scales
-EDGE_ANCHOR = 1e-6  # pull toward the statistics estimate, relative to a pixel's own terms: a tie-breaker only
+EDGE_MEMBRANE = 1e-6  # neighbours' (a, b) held together, relative to a pair's own terms: a tie-breaker only
 EDGE_CHUNK = 32  # frames summed at once (memory)
 EDGE_SCALE_FRAMES = 64  # frames whose residuals set the robust scale
 MIN_GAIN = 0.05  # gains below this (alpha > 0.95) are held there while refining: 1 / gain explodes
@@ -268,9 +268,9 @@ def refine_by_edges(stack: Any, gain: np.ndarray, offset: np.ndarray, ring: int 
     with it: that bias, not noise, was what limited the estimate on few pictures.)
 
     Solved over the whole box at once: ``iterations`` Gauss-Newton steps (the prediction is non-linear in
-    a), each with the robust weights of the current estimate, both directions of every pair; a very weak
-    pull toward the statistics estimate (``EDGE_ANCHOR``) only keeps pixels whose every frame was dropped
-    solvable.
+    a), each with the robust weights of the current estimate, both directions of every pair, from the
+    statistics estimate. A very weak membrane between neighbours (``EDGE_MEMBRANE``) decides only where
+    the frames say nothing (every frame dropped, or a background that never changes).
     """
     import scipy.sparse
     import scipy.sparse.linalg
@@ -302,8 +302,6 @@ def refine_by_edges(stack: Any, gain: np.ndarray, offset: np.ndarray, ring: int 
     a = np.clip(gain.ravel().astype(np.float64), MIN_GAIN, 1.0)
     b = offset.ravel().astype(np.float64)
     a[known], b[known] = 1.0, 0.0
-    start = np.empty(2 * unknown.size)
-    start[0::2], start[1::2] = a[unknown], b[unknown]
     for _ in range(iterations):
         pp, qq, pq, p1, q1, ones = _edge_sums(stack, sample, first, second, 1.0 / a, b / a)
         a_p, b_p, a_q, b_q = a[first], b[first], a[second], b[second]
@@ -312,17 +310,23 @@ def refine_by_edges(stack: Any, gain: np.ndarray, offset: np.ndarray, ring: int 
         swap = [2, 3, 0, 1]
         hessian += back_h[:, swap][:, :, swap]
         gradient += back_g[:, swap]
+        # The membrane: (a_p - a_q)^2 + (b_p - b_q)^2, weak, for pixels the frames say nothing about.
+        tie = EDGE_MEMBRANE * max(float(ones.mean()), 1.0) * mean_square
+        for p_slot, q_slot, values in ((0, 2, a), (1, 3, b)):
+            hessian[:, p_slot, p_slot] += tie
+            hessian[:, q_slot, q_slot] += tie
+            hessian[:, p_slot, q_slot] -= tie
+            hessian[:, q_slot, p_slot] -= tie
+            difference = values[first] - values[second]
+            gradient[:, p_slot] += tie * difference
+            gradient[:, q_slot] -= tie * difference
         system = scipy.sparse.coo_matrix((hessian.ravel()[in_system], (rows, cols)),
                                          shape=(2 * unknown.size,) * 2).tocsc()
         total = np.zeros(2 * unknown.size)
         np.add.at(total, flat_slots[free], gradient.ravel()[free])
-        current = np.empty(2 * unknown.size)
-        current[0::2], current[1::2] = a[unknown], b[unknown]
-        hold = EDGE_ANCHOR * max(float(ones.mean()), 1.0) * mean_square
-        total += hold * (current - start)
-        step = scipy.sparse.linalg.spsolve(system + scipy.sparse.identity(2 * unknown.size) * hold, -total)
-        a[unknown] = np.clip(current[0::2] + step[0::2], MIN_GAIN, 1.0)
-        b[unknown] = current[1::2] + step[1::2]
+        step = scipy.sparse.linalg.spsolve(system, -total)
+        a[unknown] = np.clip(a[unknown] + step[0::2], MIN_GAIN, 1.0)
+        b[unknown] += step[1::2]
     return a.reshape(height, width), b.reshape(height, width)
 
 
