@@ -351,9 +351,9 @@ def estimate_logo(clip: vs.VideoNode, region: Rect | None = None, *, motion: str
       frames, each pixel's mean and spread are the background's, scaled and offset by the logo. The
       background's own mean and spread are measured just around the logo and interpolated across it.
       That estimate is then sharpened by the frames whose picture is smooth between neighbouring pixels
-      (flat areas): there the background's step is about zero whatever its level, which ties each
-      pixel's alpha and colour to its neighbours' (``ops.logo.refine_by_edges``). Needs frames whose
-      content varies: the more (and the more varied), the better.
+      (flat areas): there each pixel is predicted from its neighbour, which ties its alpha and colour to
+      the neighbour's and, edge by edge, to the logo-free border (``ops.logo.refine_by_edges``). Needs
+      frames whose content varies; a few dozen pictures are enough.
     - **A camera pan** (``motion="global"``): the pan is measured (``vo.estimate_pan``, with the logo's box
       masked) and the true background of each frame's logo pixels is read from the other frames that saw
       the same scene point outside the logo. A robust regression per pixel (moving characters are thrown
