@@ -266,3 +266,23 @@ def test_backends_agree(cupy):
         for n in (0, 9):
             got, want = planes(outs["cupy"], n), planes(outs["numpy"], n)
             assert np.abs(got - want).max() <= 2 and np.abs(got - want).mean() < 0.05
+
+
+def test_on_a_pan_a_never_changing_background_gets_the_neighbours_alpha():
+    # The regression learnt the ring of pixels around a patch whose background never changed (every frame
+    # shows 0.5 there): no spread, so the statistics said gain 0 (opaque). The gain comes from around the
+    # patch; the offset is fitted to what the other frames saw, so the de-blend gives 0.5 back.
+    from vsovermix.filters.logo import _fill_unlearnt
+
+    gain = np.full((12, 12), 0.6)
+    offset = np.full((12, 12), 0.2)
+    known = np.ones((12, 12), bool)
+    known[4:8, 4:8] = False
+    gain[~known], offset[~known] = 0.0, 0.45  # the statistics' guess where the spread is zero
+    backgrounds = np.full((10, 12, 12), np.nan)
+    backgrounds[:, 4:8, 4:8] = 0.5
+    observed = np.full((10, 12, 12), 0.6 * 0.5 + 0.2)
+    filled_gain, filled_offset = _fill_unlearnt(gain, offset, known, observed, backgrounds)
+    assert np.allclose(filled_gain, 0.6) and np.allclose(filled_offset, 0.2)
+    backgrounds[:8] = np.nan  # seen in too few frames: the offset is interpolated as well
+    assert np.allclose(_fill_unlearnt(gain, offset, known, observed, backgrounds)[1], 0.2)

@@ -41,6 +41,7 @@ from ..ops.logo import (
     estimate_from_statistics,
     find_overlay,
     finish_estimate,
+    harmonic_fill,
     overlay_strength,
     refine_by_edges,
 )
@@ -66,6 +67,7 @@ MAX_TR = 32
 FILL_DATA_WEIGHT = 0.5  # pull of a noisy de-blend (alpha above max_alpha) on the smooth fill, at max_alpha
 FILL_CACHE = 8
 MOTION_KERNEL = "lanczos3"
+MIN_SEEN_FRAMES = 3  # frames that saw a pixel's background, to fit its offset where its gain is interpolated
 PROPAGATION_PASSES = 6  # passes that carry what is learnt at the logo's edges to its never-clear middle
 
 
@@ -487,8 +489,8 @@ def _estimate_on_pan(func: FuncLike, planes: list[np.ndarray], stack: Any, posit
 
     First pass: backgrounds from frames that saw the scene point outside the box. Scene points that stay
     under the logo in every frame get, in later passes, the de-blended values of frames that saw them
-    under logo pixels already learnt. Pixels never learnt keep the statistics estimate. ``stack`` (the
-    box in every frame) is on the backend's device; the whole ``planes`` stay on the host.
+    under logo pixels already learnt. Pixels never learnt are filled in by ``_fill_unlearnt``. ``stack``
+    (the box in every frame) is on the backend's device; the whole ``planes`` stay on the host.
     """
     xp = xp_of(stack)
     host_stack = to_numpy(stack)
@@ -514,7 +516,27 @@ def _estimate_on_pan(func: FuncLike, planes: list[np.ndarray], stack: Any, posit
                  for frame_box in host_stack]
     if not known.any() and variation < MIN_VARIATION:
         raise _static_background_error(func, variation, motion=True)
+    if known.any() and not known.all():
+        gain, offset = _fill_unlearnt(gain, offset, known, host_stack, backgrounds)
     return gain, offset, residual
+
+
+def _fill_unlearnt(gain: np.ndarray, offset: np.ndarray, known: np.ndarray, observed: np.ndarray,
+                   backgrounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Alpha and colour where the pan's regression learnt nothing, mostly a background that never changed.
+
+    The statistics cannot help there (a background of no spread reads as an opaque logo, or as none), so
+    the gain is interpolated from the learnt pixels around. Where other frames saw the background, the
+    offset is fitted to it at that gain (``mean(J - a * I)``): even with the gain a guess, the de-blend
+    then gives back the background those frames saw. Elsewhere the offset is interpolated too.
+    """
+    gain = np.where(known, gain, harmonic_fill(gain, known))
+    seen = np.isfinite(backgrounds)
+    count = seen.sum(axis=0)
+    residual = np.where(seen, observed - gain[None] * np.where(seen, backgrounds, 0.0), 0.0)
+    fitted = residual.sum(axis=0) / np.maximum(count, 1)
+    offset = np.where(known, offset, np.where(count >= MIN_SEEN_FRAMES, fitted, harmonic_fill(offset, known)))
+    return gain, offset
 
 
 def _static_background_error(func: FuncLike, variation: float, motion: bool) -> InvalidArgumentError:
