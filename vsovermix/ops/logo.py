@@ -324,8 +324,7 @@ def refine_by_edges(stack: Any, gain: np.ndarray, offset: np.ndarray, ring: int 
                                          shape=(2 * unknown.size,) * 2).tocsc()
         total = np.zeros(2 * unknown.size)
         np.add.at(total, flat_slots[free], gradient.ravel()[free])
-        # The system is symmetric: ordering by A^T + A fills in less than the default column ordering.
-        step = scipy.sparse.linalg.spsolve(system, -total, permc_spec="MMD_AT_PLUS_A")
+        step = scipy.sparse.linalg.spsolve(system, -total)
         a[unknown] = np.clip(a[unknown] + step[0::2], MIN_GAIN, 1.0)
         b[unknown] += step[1::2]
     return a.reshape(height, width), b.reshape(height, width)
