@@ -533,9 +533,11 @@ def _fill_unlearnt(gain: np.ndarray, offset: np.ndarray, known: np.ndarray, obse
     gain = np.where(known, gain, harmonic_fill(gain, known))
     seen = np.isfinite(backgrounds)
     count = seen.sum(axis=0)
-    residual = np.where(seen, observed - gain[None] * np.where(seen, backgrounds, 0.0), 0.0)
-    fitted = residual.sum(axis=0) / np.maximum(count, 1)
-    offset = np.where(known, offset, np.where(count >= MIN_SEEN_FRAMES, fitted, harmonic_fill(offset, known)))
+    offset_seen = np.where(seen, observed - gain[None] * backgrounds, 0.0).sum(axis=0) / np.maximum(count, 1)
+    fitted = ~known & (count >= MIN_SEEN_FRAMES)
+    offset = np.where(fitted, offset_seen, offset)
+    if (~known & ~fitted).any():
+        offset = np.where(known | fitted, offset, harmonic_fill(offset, known | fitted))
     return gain, offset
 
 

@@ -224,7 +224,7 @@ def _edge_sums(stack: Any, sample: np.ndarray, first: np.ndarray, second: np.nda
 
 
 def _prediction_terms(sums: list[np.ndarray], gain_p: np.ndarray, offset_p: np.ndarray, gain_q: np.ndarray,
-                      offset_q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                      offset_q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Gauss-Newton blocks of pixel p predicted from its neighbour q, over the frames (weighted sums).
 
     The residual ``e = (J_p - b_p) - (a_p / a_q) (J_q - b_q)`` is linearised at the current (a, b): its
