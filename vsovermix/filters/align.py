@@ -198,10 +198,22 @@ class LazyPan:
         self._pan = pan
 
     def get(self) -> Pan:
-        with self._lock:
-            if self._pan is None:
-                self._pan = compute_pan(self.func, self.clip, self.settings, partial=self.partial)
+        if self._pan is not None:
             return self._pan
+        # Measuring pulls frames with get_frame from a VapourSynth worker thread. A worker waiting on a
+        # Python lock still holds its thread, and with every worker so held nothing renders those frames
+        # (a deadlock seen under vspipe with 2 threads). So a callback that finds the pan being measured
+        # measures it too, inside get_frame calls that VapourSynth can see, instead of waiting; the
+        # measurement is deterministic, so every copy is the same pan and the first one kept.
+        if self._lock.acquire(blocking=False):
+            try:
+                if self._pan is None:
+                    self._pan = compute_pan(self.func, self.clip, self.settings, partial=self.partial)
+            finally:
+                self._lock.release()
+            return self._pan
+        pan = compute_pan(self.func, self.clip, self.settings, partial=self.partial)
+        return self._pan if self._pan is not None else pan
 
 
 def estimate_pan(clip: vs.VideoNode, *, neighbours: int = DEFAULT_NEIGHBOURS, mask: MaskLike = None,
