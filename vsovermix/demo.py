@@ -29,19 +29,20 @@ import vapoursynth as vs
 from scipy import ndimage
 
 from ._ffmpeg import x264_roundtrip
+from ._logo_art import blend_logo, make_logo
 from ._png import read_png, write_png
 from ._progress import Progress
 from ._vs.frames import clip_from_planes, plane_view
-from .filters.align import estimate_pan
+from .filters.align import Rect, estimate_pan
 from .filters.detelecine import detelecine
 from .filters.steam import steam
 from .filters.stitch import stitch
 from .ops.metrics import psnr
 from .ops.resample import box_reduce
 
-__all__ = ["DemoResult", "PanDemoResult", "TelecineDemoResult", "film_clip", "hard_telecine", "luma_frames",
-           "make_steam_alpha", "nearest_film_frames", "pan_offsets", "panning_clip", "run_demo", "run_pan_demo",
-           "run_telecine_demo", "steamy_clip", "telecine_clip"]
+__all__ = ["DemoResult", "PanDemoResult", "TelecineDemoResult", "film_clip", "hard_telecine", "logo_pan_clip",
+           "luma_frames", "make_steam_alpha", "nearest_film_frames", "pan_offsets", "panning_clip", "run_demo",
+           "run_pan_demo", "run_telecine_demo", "steamy_clip", "telecine_clip"]
 
 SAMPLE = Path(__file__).parent / "data" / "park.png"
 PAN_SAMPLE = Path(__file__).parent / "data" / "park_detail.png"
@@ -51,6 +52,7 @@ PAN_FRAME = (480, 270)  # width, height of the pan's frames
 PAN_PUFFS = 12  # steam puffs over the pan (light enough that most scene points are seen clear)
 PAN_NOISE = 2.0  # Gaussian noise sigma, 8-bit RGB code values
 PAN_CRF = 18.0
+LOGO_SIZE = (96, 34)  # width, height of the logo over the pan (``logo_pan_clip``)
 
 
 def make_steam_alpha(height: int, width: int, frames: int, seed: int = 1, count: int = 30) -> np.ndarray:
@@ -136,14 +138,38 @@ def panning_clip(frames: int = 24, seed: int = 5) -> tuple[vs.VideoNode, list[np
     rng = np.random.default_rng(seed)
     seen = [np.clip(np.floor(f * (1 - a) + STEAM_LEVEL * a + rng.normal(0, PAN_NOISE, f.shape) + 0.5), 0, 255)
             .astype(np.uint8) for f, a in zip(clean, alpha, strict=True)]
-    yuv = _rgb_clip(seen).resize.Bicubic(format=vs.YUV420P8, matrix_s="709")
+    return _x264_yuv420(seen), clean, offsets
+
+
+def _x264_yuv420(frames: list[np.ndarray]) -> vs.VideoNode:
+    """8-bit RGB frames as a tagged YUV420P8 clip (BT.709, limited range) after an x264 round trip."""
+    yuv = _rgb_clip(frames).resize.Bicubic(format=vs.YUV420P8, matrix_s="709")
     planes = [tuple(np.array(plane_view(f, p)) for p in range(3)) for f in yuv.frames(close=True)]
     decoded = x264_roundtrip("demo", planes, crf=PAN_CRF)
     clip = clip_from_planes(decoded, vs.YUV420P8, Fraction(24000, 1001))
-    clip = clip.std.SetFrameProps(_Matrix=vs.MATRIX_BT709, _Transfer=vs.TRANSFER_BT709,
+    return clip.std.SetFrameProps(_Matrix=vs.MATRIX_BT709, _Transfer=vs.TRANSFER_BT709,
                                   _Primaries=vs.PRIMARIES_BT709, _Range=vs.Range.RANGE_LIMITED,
                                   _ChromaLocation=vs.CHROMA_LEFT)
-    return clip, clean, offsets
+
+
+def logo_pan_clip(frames: int = 40, seed: int = 5) -> tuple[vs.VideoNode, list[np.ndarray], Rect]:
+    """The demo pan under a TV-station logo instead of steam: YUV420P8 after x264, clean RGB frames, logo box.
+
+    The frames are those of ``panning_clip`` (same path, same 3x box reduction, same noise); the logo
+    (``vsovermix._logo_art``, known alpha and colour) is blended in float RGB at a fixed place near the
+    top-right corner before rounding to 8 bits, as a broadcaster's encoder input would be.
+    """
+    source = _detail_rgb().astype(np.float32)
+    width, height = PAN_FRAME
+    clean = [_reduce_rgb(source[y:y + height * PAN_REDUCTION, x:x + width * PAN_REDUCTION], PAN_REDUCTION)
+             for x, y in pan_offsets(frames)]
+    logo_width, logo_height = LOGO_SIZE
+    box = (width - logo_width - 16, 14, logo_width, logo_height)
+    alpha, colour = make_logo(logo_width, logo_height)
+    rng = np.random.default_rng(seed)
+    seen = [np.clip(np.floor(blend_logo(f, alpha, colour, box[0], box[1]) + rng.normal(0, PAN_NOISE, f.shape)
+                             + 0.5), 0, 255).astype(np.uint8) for f in clean]
+    return _x264_yuv420(seen), clean, box
 
 
 def _to_rgb24(clip: vs.VideoNode) -> np.ndarray:

@@ -44,6 +44,7 @@ from ..ops.logo import (
     harmonic_fill,
     overlay_strength,
     refine_by_edges,
+    smooth_gain,
 )
 from ..ops.resample import KERNELS, sample_shifted, to_numpy, xp_of
 from .align import LazyPan, Pan, check_align_args, check_pan, compute_pan
@@ -359,7 +360,8 @@ def estimate_logo(clip: vs.VideoNode, region: Rect | None = None, *, motion: str
     - **A camera pan** (``motion="global"``): the pan is measured (``vo.estimate_pan``, with the logo's box
       masked) and the true background of each frame's logo pixels is read from the other frames that saw
       the same scene point outside the logo. A robust regression per pixel (moving characters are thrown
-      out) then gives alpha and colour; where the background never changed, the statistics stand in.
+      out) gives alpha; these are pooled with their neighbours by precision, within the logo's regions
+      (which also fills in where the background never changed), and the colour is fitted to them.
 
     Usage Example::
 
@@ -489,13 +491,15 @@ def _estimate_on_pan(func: FuncLike, planes: list[np.ndarray], stack: Any, posit
 
     First pass: backgrounds from frames that saw the scene point outside the box. Scene points that stay
     under the logo in every frame get, in later passes, the de-blended values of frames that saw them
-    under logo pixels already learnt. Pixels never learnt are filled in by ``_fill_unlearnt``. ``stack``
-    (the box in every frame) is on the backend's device; the whole ``planes`` stay on the host.
+    under logo pixels already learnt (standard error within SLOPE_ERROR). Each pixel keeps its most
+    precise regression; these are pooled by ``_pool_estimates``. ``stack`` (the box in every frame) is on
+    the backend's device; the whole ``planes`` stay on the host.
     """
     xp = xp_of(stack)
     host_stack = to_numpy(stack)
     w, h = box[2], box[3]
     known = np.zeros((h, w), bool)
+    best_gain, best_error = gain.astype(np.float64), np.full((h, w), np.inf)
     hidden = np.full((h, w), np.nan, np.float32)
     boxes = [hidden] * len(planes)
     residual = noise
@@ -503,6 +507,8 @@ def _estimate_on_pan(func: FuncLike, planes: list[np.ndarray], stack: Any, posit
         sources = [_with_box(plane, box, values) for plane, values in zip(planes, boxes, strict=True)]
         backgrounds = np.stack([_background_elsewhere(sources, positions, k, box, ss) for k in range(len(planes))])
         new_gain, new_offset, slope_error, new_residual = estimate_from_backgrounds(stack, xp.asarray(backgrounds))
+        better = slope_error < best_error
+        best_gain, best_error = np.where(better, new_gain, best_gain), np.where(better, slope_error, best_error)
         learnt = ~known & (slope_error <= SLOPE_ERROR)
         if not learnt.any():
             break
@@ -514,30 +520,34 @@ def _estimate_on_pan(func: FuncLike, planes: list[np.ndarray], stack: Any, posit
             break
         boxes = [np.where(known, deblend_trusted(frame_box, gain, offset, 1.0, PROPAGATION_MAX_ALPHA), np.nan)
                  for frame_box in host_stack]
-    if not known.any() and variation < MIN_VARIATION:
+    if not np.isfinite(best_error).any() and variation < MIN_VARIATION:
         raise _static_background_error(func, variation, motion=True)
-    if known.any() and not known.all():
-        gain, offset = _fill_unlearnt(gain, offset, known, host_stack, backgrounds)
-    return gain, offset, residual
+    return *_pool_estimates(best_gain, best_error, gain, offset, host_stack, backgrounds), residual
 
 
-def _fill_unlearnt(gain: np.ndarray, offset: np.ndarray, known: np.ndarray, observed: np.ndarray,
-                   backgrounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Alpha and colour where the pan's regression learnt nothing, mostly a background that never changed.
+def _pool_estimates(gain: np.ndarray, slope_error: np.ndarray, fallback_gain: np.ndarray,
+                    fallback_offset: np.ndarray, observed: np.ndarray,
+                    backgrounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Gain and offset from a pan's per-pixel regressions: gains pooled, offsets fitted to them.
 
-    The statistics cannot help there (a background of no spread reads as an opaque logo, or as none), so
-    the gain is interpolated from the learnt pixels around. Where other frames saw the background, the
-    offset is fitted to it at that gain (``mean(J - a * I)``): even with the gain a guess, the de-blend
-    then gives back the background those frames saw. Elsewhere the offset is interpolated too.
+    The gains are pooled with their neighbours by precision within the logo's regions (``smooth_gain``,
+    guided by the box's temporal mean), which also interpolates them where nothing was learnt (mostly a
+    background that never changed). The offset of each pixel is then fitted at its gain to what other
+    frames saw there (the median of ``J - gain * I``, which a passing character does not move): even with
+    the gain interpolated, the de-blend gives back the background those frames saw. Where fewer than
+    MIN_SEEN_FRAMES frames saw it, the offset is interpolated from the fitted ones. The fallbacks (the
+    statistics' estimate, or what the passes learnt) decide only where nothing else does.
     """
-    gain = np.where(known, gain, harmonic_fill(gain, known))
+    gain = smooth_gain(gain, slope_error, observed.mean(axis=0), fallback_gain)
     seen = np.isfinite(backgrounds)
-    count = seen.sum(axis=0)
-    offset_seen = np.where(seen, observed - gain[None] * backgrounds, 0.0).sum(axis=0) / np.maximum(count, 1)
-    fitted = ~known & (count >= MIN_SEEN_FRAMES)
-    offset = np.where(fitted, offset_seen, offset)
-    if (~known & ~fitted).any():
-        offset = np.where(known | fitted, offset, harmonic_fill(offset, known | fitted))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels: nobody saw them
+        offset = np.nanmedian(observed - gain[None] * backgrounds, axis=0)
+    fitted = seen.sum(axis=0) >= MIN_SEEN_FRAMES
+    if not fitted.any():
+        return gain, fallback_offset
+    if not fitted.all():
+        offset = harmonic_fill(np.where(fitted, offset, 0.0), fitted)
     return gain, offset
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "overlay_strength",
     "refine_by_edges",
     "ring_mask",
+    "smooth_gain",
 ]
 
 # Detection: a pixel is an overlay edge when the median of its gradient over the frames is this many
@@ -56,6 +57,9 @@ EDGE_MEMBRANE = 1e-6  # neighbours' (a, b) held together, relative to a pair's o
 EDGE_CHUNK = 32  # frames summed at once (memory)
 EDGE_SCALE_FRAMES = 64  # frames whose residuals set the robust scale
 MIN_GAIN = 0.05  # gains below this (alpha > 0.95) are held there while refining: 1 / gain explodes
+# Pooling a pan's per-pixel regressions (smooth_gain)
+POOL_RADIUS = 4.0  # px: how far a gain of standard error SLOPE_ERROR is pooled with its neighbours
+GUIDE_SCALE = 0.01  # step of the box's temporal mean (units) across which neighbours are no longer pooled
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,42 @@ def harmonic_fill(values: np.ndarray, known: np.ndarray) -> np.ndarray:
     out = values.astype(np.float64).ravel().copy()
     out[unknown] = scipy.sparse.linalg.spsolve(inner, rhs)
     return out.reshape(height, width)
+
+
+def smooth_gain(gain: np.ndarray, slope_error: np.ndarray, guide: np.ndarray, fallback: np.ndarray,
+                radius: float = POOL_RADIUS) -> np.ndarray:
+    """Pool per-pixel gain estimates with their neighbours, by their precision, but not across the logo's edges.
+
+    A pan's regressions are per pixel; where the background changed little behind a pixel, its gain is
+    noisy (``slope_error``, its standard error; inf where it could not be regressed). The logo is made of
+    regions of one alpha, and its edges show in ``guide``, the box's temporal mean (the moving picture
+    averages out, the logo stays). So solve for the gain ``g`` minimising
+    ``sum_p (g_p - gain_p)^2 / slope_error_p^2 + lambda sum_pq c_pq (g_p - g_q)^2``, with
+    ``c_pq = exp(-((guide_p - guide_q) / GUIDE_SCALE)^2)`` and ``lambda = (radius / SLOPE_ERROR)^2``:
+    a gain known to SLOPE_ERROR is pooled over about ``radius`` px, a precise one barely moves, a poor one
+    over more, and pixels with no estimate are interpolated along the logo's regions. ``fallback`` decides
+    only where nothing else does (a region of the guide with no estimate in it).
+    """
+    import scipy.sparse
+    import scipy.sparse.linalg
+
+    height, width = gain.shape
+    index = np.arange(height * width).reshape(height, width)
+    first = np.concatenate([index[:, :-1].ravel(), index[:-1, :].ravel()])
+    second = np.concatenate([index[:, 1:].ravel(), index[1:, :].ravel()])
+    flat_guide = guide.astype(np.float64).ravel()
+    coupling = (radius / SLOPE_ERROR) ** 2 * np.exp(-((flat_guide[first] - flat_guide[second]) / GUIDE_SCALE) ** 2)
+    measured = np.isfinite(slope_error).ravel() & np.isfinite(gain).ravel()
+    precision = np.where(measured, 1.0 / np.maximum(slope_error.ravel(), 1e-4) ** 2, 0.0)
+    tie = 1e-9 * coupling.max(initial=1.0)  # to the fallback: keeps the system regular, decides nothing else
+    diagonal = precision + tie + np.bincount(first, coupling, height * width) + np.bincount(second, coupling,
+                                                                                           height * width)
+    system = scipy.sparse.coo_matrix((np.concatenate([diagonal, -coupling, -coupling]),
+                                      (np.concatenate([index.ravel(), first, second]),
+                                       np.concatenate([index.ravel(), second, first]))),
+                                     shape=(height * width,) * 2).tocsc()
+    rhs = precision * np.where(measured, gain.ravel(), 0.0) + tie * fallback.astype(np.float64).ravel()
+    return scipy.sparse.linalg.spsolve(system, rhs).reshape(height, width)
 
 
 def ring_mask(height: int, width: int, ring: int = RING) -> np.ndarray:
