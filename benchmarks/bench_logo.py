@@ -7,6 +7,8 @@ alpha 0.9) blended at (420, 20) in float and rounded to 8 bits. Cases:
 - ``pan 14 px/frame``: 48 frames of a horizontal pan; each scene point is seen clear in most frames.
 - ``pan 14 px/frame, x264``: the same through libx264 crf 18 (truth: the frames before the logo and x264).
 - ``pan 3 px/frame``: a slow pan, most of the logo's scene points are never clear within the window.
+- ``demo pan``: the demo's clip (``vsovermix.demo.logo_pan_clip``), what real pans look like: steps of
+  thirds of a pixel, noise, 4:2:0 and x264, flat drawn areas behind the logo; luma of a YUV clip.
 - ``500 different pictures``: random crops (a static camera over many shots), no motion.
 - ``24 different pictures``: a small set of images sharing one watermark.
 
@@ -37,7 +39,7 @@ from vsovermix import delogo, estimate_logo
 from vsovermix._logo_art import make_logo
 from vsovermix._png import read_png
 from vsovermix._vs.frames import clip_from_planes
-from vsovermix.demo import PAN_SAMPLE
+from vsovermix.demo import PAN_SAMPLE, _rgb_clip, logo_pan_clip
 
 SIZE = (640, 360)
 AT = (420, 20)
@@ -73,15 +75,15 @@ def clip_of(frames) -> vs.VideoNode:
     return clip_from_planes([[f] for f in frames], vs.GRAY8)
 
 
-def peers(frame: np.ndarray, alpha_full: np.ndarray, colour_full: np.ndarray) -> dict[str, np.ndarray]:
+def peers(frame: np.ndarray, alpha_full: np.ndarray, colour_full: np.ndarray, at, logo) -> dict[str, np.ndarray]:
     import cv2
     from scipy import ndimage
     from skimage.restoration import inpaint_biharmonic
 
     mask = ndimage.binary_dilation(alpha_full > 0)
-    x, y = AT
+    x, y = at
     pad = 24  # biharmonic on a window around the logo (the whole frame gives the same, slower)
-    window = (slice(max(y - pad, 0), y + LOGO[1] + pad), slice(max(x - pad, 0), x + LOGO[0] + pad))
+    window = (slice(max(y - pad, 0), y + logo[1] + pad), slice(max(x - pad, 0), x + logo[0] + pad))
     harmonic = frame.copy()
     harmonic[window] = inpaint_biharmonic(frame[window] / 255.0, mask[window]) * 255.0
     telea = cv2.inpaint(frame.astype(np.uint8), mask.astype(np.uint8), 3, cv2.INPAINT_TELEA).astype(np.float64)
@@ -94,15 +96,18 @@ def mse(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean((a - b) ** 2))
 
 
-def run_case(name, marked, clean, motion, eval_frames):
+def run_case(name, marked, clean, motion, eval_frames, at=AT, logo_layers=None):
+    """One case: ``marked`` and ``clean`` 8-bit luma frames, the logo at ``at`` (``logo_layers``: its alpha
+    and luma colour, default the bench's LOGO)."""
     clip = clip_of(marked)
     start = time.perf_counter()
     logo = estimate_logo(clip, motion=motion)
     seconds = time.perf_counter() - start
-    alpha, colour = logo_luma(*LOGO)
-    alpha_full = np.zeros(SIZE[::-1])
-    colour_full = np.zeros(SIZE[::-1])
-    box = (slice(AT[1], AT[1] + LOGO[1]), slice(AT[0], AT[0] + LOGO[0]))
+    alpha, colour = logo_layers if logo_layers is not None else logo_luma(*LOGO)
+    size = (logo_height, logo_width) = alpha.shape
+    alpha_full = np.zeros(marked[0].shape)
+    colour_full = np.zeros(marked[0].shape)
+    box = (slice(at[1], at[1] + logo_height), slice(at[0], at[0] + logo_width))
     alpha_full[box], colour_full[box] = alpha, colour
     alpha_error = float(np.abs(logo.alpha_map() - alpha_full)[alpha_full > 0].mean())
     outs = {"ours": delogo(clip, logo, motion=motion)}
@@ -115,13 +120,27 @@ def run_case(name, marked, clean, motion, eval_frames):
         scores["untouched"].append(mse(frame[box], truth[box]))
         for label, out in outs.items():
             scores[label].append(mse(np.asarray(out.get_frame(n)[0], np.float64)[box], truth[box]))
-        for peer, result in peers(frame, alpha_full, colour_full).items():
+        for peer, result in peers(frame, alpha_full, colour_full, at, size[::-1]).items():
             scores[peer].append(mse(result[box], truth[box]))
     row = {"case": name, "frames": len(marked), "motion": motion, "estimate_s": round(seconds, 2),
            "alpha_error": round(alpha_error, 4), "box": list(logo.box)}
     row.update({k: round(10 * math.log10(255 ** 2 / max(float(np.mean(v)), 1e-12)), 2) for k, v in scores.items()})
     print(row, flush=True)
     return row
+
+
+def demo_pan_case():
+    """The demo's pan (``vsovermix.demo.logo_pan_clip``): 40 frames 480x270 at thirds of a pixel, noise
+    sigma 2, 4:2:0 and x264 crf 18, over flat drawn areas. Luma only; truth: the noise-free frames' luma."""
+    clip, clean, (x, y, w, h) = logo_pan_clip(frames=40)
+    truth = _rgb_clip([np.clip(np.floor(f + 0.5), 0, 255).astype(np.uint8) for f in clean])
+    truth = truth.resize.Bicubic(format=vs.YUV420P8, matrix_s="709")
+    marked = [np.asarray(f[0], np.float64) for f in clip.frames(close=True)]
+    clean_luma = [np.asarray(f[0], np.float64) for f in truth.frames(close=True)]
+    alpha, colour = make_logo(w, h)
+    luma = 16.0 + 219.0 / 255.0 * (colour.astype(np.float64) @ np.array([0.2126, 0.7152, 0.0722]))
+    return run_case("demo pan: 1/3 px steps, noise, 4:2:0, x264", marked, clean_luma, "global", [8, 20, 32],
+                    at=(x, y), logo_layers=(alpha.astype(np.float64), luma))
 
 
 def speed() -> dict[str, float]:
@@ -179,6 +198,7 @@ def main() -> None:
     rows.append(run_case("pan 14 px/frame, x264 crf 18", encoded, clean, "global", [12, 24, 36]))
     marked, clean = make_frames(pan3)
     rows.append(run_case("pan 3 px/frame (rarely clear)", marked, clean, "global", [12, 24, 36]))
+    rows.append(demo_pan_case())
     marked, clean = make_frames(varied)
     rows.append(run_case("500 different pictures", marked, clean, None, list(range(10, 500, 60))))
     rows.append(run_case("24 different pictures", marked[:24], clean[:24], None, list(range(0, 24, 3))))
