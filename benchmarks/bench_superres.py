@@ -3,9 +3,10 @@
 Test material as the design asks: the shared 3200x2400 drawing (or the bundled crop) reduced 8x with
 a box filter at integer source offsets, so 16 frames of 240x136 sit at exact 1/8 px positions and the
 truth at 2x (4x reduction) and 4x (2x reduction) is exact. Cases: clean, Gaussian noise sigma 2, x264
-(crf 18; also solved with ``psf=0.2``), a soft source (the drawing blurred by 0.5 frame px before the
-reduction; also solved with the matching ``psf=0.5``), and an outlier case where 2 of 16 frames carry a
-local change.
+(crf 18), a soft source (the drawing blurred by 0.5 frame px before the reduction; also solved with the
+matching ``psf=0.5``), and an outlier case where 2 of 16 frames carry a local change. Every case is
+solved with ``vo.superres``'s default PSF (0.2 px besides the area) and also with ``psf=0`` (the area
+sensor alone, which exact box reductions fit best).
 Shifts estimated by our own alignment, and oracle shifts (the gap is the alignment's cost). PSNR (luma,
 peak 1) on an interior crop against the centre frame resized by ``resize.Bicubic`` and ``resize.Lanczos``.
 
@@ -31,6 +32,7 @@ from benchmarks.common import metadata, write_result
 from vsovermix._png import read_png
 from vsovermix._vs.frames import clip_from_planes, plane_view
 from vsovermix.backend import probe_cupy
+from vsovermix.filters.superres import check_psf, plane_psf
 from vsovermix.ops.align import estimate_pan_offsets
 from vsovermix.ops.metrics import psnr
 from vsovermix.ops.resample import box_reduce
@@ -39,9 +41,13 @@ from vsovermix.ops.superres import Psf, SrSettings, solve_bytes, super_resolve
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "park.png"
 BUNDLED = Path(__file__).resolve().parents[1] / "vsovermix" / "data" / "park_detail.png"
 REDUCTION, WIDTH, HEIGHT, FRAMES = 8, 240, 136, 16
-# Cases also solved with psf= (a Gaussian sigma in input px): "soft" is drawn blurred by that much (a soft
-# source); x264 takes off what a small PSF models (clean frames have no such blur).
-CASE_PSF = {"soft": 0.5, "x264": 0.2}
+# Cases also solved with psf= (a Gaussian sigma in input px): "soft" is drawn blurred by that much.
+CASE_PSF = {"soft": 0.5}
+
+
+def psf_default(scale: int):
+    """``vo.superres``'s default PSF (psf=None) for a luma plane at ``scale``."""
+    return plane_psf(check_psf("bench_superres", None), scale, 0, 0)
 
 
 def source_luma() -> np.ndarray:
@@ -102,13 +108,18 @@ def quality(results: dict) -> None:
             margin = 4 * scale
             entry = {"bicubic": inner_psnr(resized(frames[0], scale, "Bicubic"), truth, margin),
                      "lanczos": inner_psnr(resized(frames[0], scale, "Lanczos"), truth, margin)}
+            default_psf = psf_default(scale)
             for label, offsets in (("estimated", estimated), ("oracle", truth_offsets)):
                 for robust in (True, False):
                     start = time.perf_counter()
-                    estimate = super_resolve(frames, [tuple(o) for o in offsets], scale, SrSettings(robust=robust))
+                    estimate = super_resolve(frames, [tuple(o) for o in offsets], scale,
+                                             SrSettings(robust=robust, psf=default_psf))
                     name = f"{'robust' if robust else 'l2'}_{label}"
                     entry[name] = inner_psnr(estimate, truth, margin)
                     entry[f"{name}_seconds"] = time.perf_counter() - start
+            for robust in (True, False):  # psf=0: the area sensor alone
+                estimate = super_resolve(frames, [tuple(o) for o in estimated], scale, SrSettings(robust=robust))
+                entry[f"{'robust' if robust else 'l2'}_estimated_psf_0"] = inner_psnr(estimate, truth, margin)
             if kind in CASE_PSF:
                 psf = Psf.gaussian(CASE_PSF[kind] * scale)
                 estimate = super_resolve(frames, [tuple(o) for o in estimated], scale, SrSettings(psf=psf))
@@ -119,6 +130,8 @@ def quality(results: dict) -> None:
             if kind in CASE_PSF:
                 with_psf = entry[f"robust_estimated_psf_{CASE_PSF[kind]}"]
                 print(f"{kind} x{scale} with psf={CASE_PSF[kind]}: {with_psf:.2f} dB")
+            print(f"{kind} x{scale} with psf=0: robust {entry['robust_estimated_psf_0']:.2f}, "
+                  f"L2 {entry['l2_estimated_psf_0']:.2f} dB")
             print(f"{kind} x{scale}: bicubic {entry['bicubic']:.2f}, lanczos {entry['lanczos']:.2f}, "
                   f"robust {entry['robust_estimated']:.2f} (oracle {entry['robust_oracle']:.2f}), "
                   f"L2 {entry['l2_estimated']:.2f} (oracle {entry['l2_oracle']:.2f}) dB; "
@@ -139,7 +152,7 @@ def speed(results: dict, iterations: int = 5) -> None:
     seconds = []
     for count in (1, 1 + iterations):
         start = time.perf_counter()
-        super_resolve(frames, offsets, 2, SrSettings(iterations=count))
+        super_resolve(frames, offsets, 2, SrSettings(iterations=count, psf=psf_default(2)))
         seconds.append(time.perf_counter() - start)
     per_iteration = (seconds[1] - seconds[0]) / iterations
     setup = seconds[0] - per_iteration
@@ -151,7 +164,7 @@ def speed(results: dict, iterations: int = 5) -> None:
           f"{entry['projected_seconds_default_iterations']:.0f} s for the default {default} (one plane, NumPy)")
     for scale in (2, 4):  # what one solve allocates (tracemalloc, after the runs above), against solve_bytes
         tracemalloc.start()
-        super_resolve(frames, offsets, scale, SrSettings(iterations=2))
+        super_resolve(frames, offsets, scale, SrSettings(iterations=2, psf=psf_default(scale)))
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         entry[f"x{scale}_peak_allocated_mib"] = peak / 2**20
@@ -162,11 +175,11 @@ def speed(results: dict, iterations: int = 5) -> None:
         import cupy as cp
 
         on_gpu = [cp.asarray(f) for f in frames]
-        super_resolve(on_gpu, offsets, 2)
+        super_resolve(on_gpu, offsets, 2, SrSettings(psf=psf_default(2)))
         cp.cuda.Device().synchronize()
         start = time.perf_counter()
         for _ in range(5):
-            super_resolve(on_gpu, offsets, 2)
+            super_resolve(on_gpu, offsets, 2, SrSettings(psf=psf_default(2)))
         cp.cuda.Device().synchronize()
         entry["cupy_ms_per_frame_default_iterations"] = (time.perf_counter() - start) / 5 * 1000
         print(f"CuPy: {entry['cupy_ms_per_frame_default_iterations']:.1f} ms per 1080p frame (default iterations)")
@@ -198,7 +211,8 @@ def canvas_memory(results: dict, count: int = 100, iterations: int = 2) -> None:
         initial[r0:r1, c0:c1] = frame[:r1 - r0, :c1 - c0]  # the start only; integer positions here
     tracemalloc.start()
     start = time.perf_counter()
-    superres_canvas(lambda i: frames[i], placements, initial, 2, SrSettings(iterations=iterations))
+    superres_canvas(lambda i: frames[i], placements, initial, 2,
+                    SrSettings(iterations=iterations, psf=psf_default(2)))
     seconds = time.perf_counter() - start
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()

@@ -33,13 +33,28 @@ def test_superres_recovers_detail_no_single_frame_has():
     assert props["Mark"] == 7 and (props["_SARNum"], props["_SARDen"]) == (1, 1)
 
 
+def test_psf_0_is_the_area_sensor_alone_which_an_exact_box_reduction_fits_best():
+    # The default (0.2 px besides the area) suits encoded sources; frames that are exact 2x box reductions
+    # have no such blur, and psf=0 models them exactly.
+    clip, offsets = pan_clip(n=5, fmt=vs.RGB24)
+    ox, oy = offsets[2]
+    truth = park_rgb()[oy:oy + 288, ox:ox + 400].astype(np.float64)
+    inner = np.s_[8:-8, 8:-8]
+    scores = []
+    for psf in (None, 0):
+        with vo.superres(clip, 2, tr=2, psf=psf).get_frame(2) as f:
+            ours = np.stack([np.asarray(f[p], dtype=np.float64) for p in range(3)], axis=-1)
+        scores.append(psnr(ours[inner], truth[inner]))
+    assert scores[1] > scores[0] + 0.1  # 0.24 dB here, 3 dB in benchmarks/bench_superres.py (16 frames)
+
+
 @pytest.mark.parametrize("fmt", [vs.RGB24, vs.YUV420P8])
 def test_a_psf_sharpens_a_soft_source(fmt):
     clip, _ = pan_clip(n=3, fmt=vs.RGB24)
     soft = clip.std.Convolution([1, 2, 1, 2, 4, 2, 1, 2, 1])  # ~0.85 px Gaussian
     if fmt != vs.RGB24:  # the sigma is in luma px: subsampled chroma gets half of it
         soft = soft.resize.Bicubic(format=fmt, matrix_s="709")
-    box = vo.superres(soft, 2, tr=1, iterations=10)
+    box = vo.superres(soft, 2, tr=1, iterations=10, psf=0)
     ours = vo.superres(soft, 2, tr=1, iterations=10, psf=0.8)
     with box.get_frame(1) as a, ours.get_frame(1) as b:
         for p in range(1 if fmt == vs.YUV420P8 else 3):  # a soft model puts back contrast the box leaves out
@@ -116,8 +131,8 @@ def test_bad_arguments_are_refused():
         wide = vo.superres(clip, 2, iterations=2)
     with wide.get_frame(2) as f:  # the window wider than the clip (a VapourSynth Trim error before)
         assert f.props["OvrSrFrames"] == 3
-    with pytest.raises(vo.InvalidArgumentError, match=r"psf as a Gaussian sigma must be in \(0, 3\] input px, got 0"):
-        vo.superres(clip, 2, psf=0)
+    with pytest.raises(vo.InvalidArgumentError, match=r"psf as a Gaussian sigma must be in \[0, 3\] input px, got -1"):
+        vo.superres(clip, 2, psf=-1)
     with pytest.raises(vo.InvalidArgumentError, match="psf must be None, a Gaussian sigma in input px, or a 2-D"):
         vo.superres(clip, 2, psf=[[1, 1], [1, 1]])
     with pytest.raises(vo.InvalidArgumentError, match="psf is for render='sr' only"):

@@ -77,7 +77,8 @@ def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = Non
         depth: Output sample type: None (default) = the clip's; 16 = 16-bit integer; 32 = 32-bit float
             (keeps the precision that averaging gains).
         scale: For ``render="sr"`` only: the factor in [2, 4], default 2.
-        psf: For ``render="sr"`` only: the source's softness, as ``vo.superres``'s ``psf`` (default None).
+        psf: For ``render="sr"`` only: the source's softness, as ``vo.superres``'s ``psf`` (default None:
+            a Gaussian of 0.2 input px; 0: the area sensor alone).
         quant: For ``render="jpeg"`` only: the quantisation tables, as ``vo.dejpeg``'s ``quant`` (default None:
             from the frames' props or files, else estimated from frame 0).
         neighbours, mask, border, non_translation, backend: as for ``vo.estimate_pan``.

@@ -27,6 +27,10 @@ MAX_TR = 16
 MIN_CONFIDENCE = 0.7
 PsfLike = float | Sequence[Sequence[float]] | np.ndarray | None
 MAX_PSF_SIGMA = 3.0
+# psf=None: a Gaussian of this sigma (input px) besides the pixels' area. Real sources are encoded (x264
+# takes off the finest detail much as a small blur would: +1 dB there in benchmarks/bench_superres.py) or
+# softer still; only an exact box reduction has no such blur (-3 dB there, still +12 over bicubic at 2x).
+DEFAULT_PSF_SIGMA = 0.2
 
 
 def superres(clip: vs.VideoNode, scale: int = 2, *, tr: int = 4, robust: bool = True, iterations: int = 30,
@@ -56,10 +60,11 @@ def superres(clip: vs.VideoNode, scale: int = 2, *, tr: int = 4, robust: bool = 
         robust: True (default): a Charbonnier data term, L2 near the noise level and L1 beyond, so a
             mouth that moves in a few frames is outvoted. False: plain L2.
         iterations: Descent iterations (with momentum) in [1, 500], default 30.
-        psf: How soft the source is besides its pixels' area: None (default: the area sensor alone, as a
-            clean reduction gives), a Gaussian sigma in input px in (0, 3] (soft anime sources: try
-            0.3-0.8; on benchmarks/bench_superres.py's source blurred by 0.5 px, psf=0.5 gains 4 dB), or
-            a 2-D kernel (odd sizes up to 31, non-negative, normalised here) in output px of each plane.
+        psf: How soft the source is besides its pixels' area: a Gaussian sigma in input px in [0, 3],
+            default None: 0.2, which suits encoded sources (x264 takes off what a small blur would); 0: the
+            area sensor alone, for exact box reductions; soft anime sources: try 0.3-0.8 (on
+            benchmarks/bench_superres.py's source blurred by 0.5 px, psf=0.5 gains 4 dB). Or a 2-D kernel
+            (odd sizes up to 31, non-negative, normalised here) in output px of each plane.
         backend: ``"auto"`` (default), ``"cupy"`` or ``"numpy"``, for the alignment and the solver (on
             CuPy, four fused kernels per iteration).
 
@@ -124,14 +129,15 @@ def superres(clip: vs.VideoNode, scale: int = 2, *, tr: int = 4, robust: bool = 
 
 
 def check_psf(func: FuncLike, psf: PsfLike) -> float | np.ndarray | None:
-    """``psf``: None, a Gaussian sigma (input px) in (0, 3], or an odd-sized 2-D non-negative kernel."""
+    """``psf``: None (DEFAULT_PSF_SIGMA), a Gaussian sigma (input px) in [0, 3] (0: none, returned as None),
+    or an odd-sized 2-D non-negative kernel."""
     if psf is None:
-        return None
+        return DEFAULT_PSF_SIGMA
     if isinstance(psf, (int, float)) and not isinstance(psf, bool):
-        if not 0 < psf <= MAX_PSF_SIGMA:
-            raise InvalidArgumentError(func, f"psf as a Gaussian sigma must be in (0, {MAX_PSF_SIGMA:g}] input px, "
-                                             f"got {psf!r}; None for the area sensor alone")
-        return float(psf)
+        if not 0 <= psf <= MAX_PSF_SIGMA:
+            raise InvalidArgumentError(func, f"psf as a Gaussian sigma must be in [0, {MAX_PSF_SIGMA:g}] input px, "
+                                             f"got {psf!r}; 0 for the area sensor alone")
+        return float(psf) or None
     try:
         kernel = np.array(psf, dtype=np.float64)
     except (TypeError, ValueError):
