@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/superres_figure.py       # writes docs/superres_crops.png
 
-Same material as bench_superres.py (clean case, 16 frames, shifts from our own alignment).
+Same material as bench_superres.py (clean case, 16 frames, shifts from our own alignment, default PSF).
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.bench_superres import FRAMES, HEIGHT, REDUCTION, WIDTH, make_frames, resized, source_luma
+from benchmarks.bench_superres import FRAMES, HEIGHT, REDUCTION, WIDTH, make_frames, psf_default, resized, source_luma
 from vsovermix._png import write_png
 from vsovermix.ops.align import estimate_pan_offsets
 from vsovermix.ops.resample import box_reduce
-from vsovermix.ops.superres import super_resolve
+from vsovermix.ops.superres import SrSettings, super_resolve
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "superres_crops.png"
 
@@ -26,7 +26,7 @@ def main() -> None:
     luma = source_luma()
     frames, _, origin = make_frames(luma, "clean")
     pan = estimate_pan_offsets(lambda n: frames[n], FRAMES, 1)
-    estimate = super_resolve(frames, list(zip(pan.x, pan.y, strict=True)), 2)
+    estimate = super_resolve(frames, list(zip(pan.x, pan.y, strict=True)), 2, SrSettings(psf=psf_default(2)))
     truth = box_reduce(np.ascontiguousarray(luma[origin[1]:origin[1] + HEIGHT * REDUCTION,
                                                  origin[0]:origin[0] + WIDTH * REDUCTION]), REDUCTION // 2) / 255
     bicubic = resized(frames[0], 2, "Bicubic")
