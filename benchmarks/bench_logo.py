@@ -39,7 +39,7 @@ from vsovermix import delogo, estimate_logo
 from vsovermix._logo_art import make_logo
 from vsovermix._png import read_png
 from vsovermix._vs.frames import clip_from_planes
-from vsovermix.demo import PAN_SAMPLE, _rgb_clip, logo_pan_clip
+from vsovermix.demo import PAN_SAMPLE, logo_pan_clip
 
 SIZE = (640, 360)
 AT = (420, 20)
@@ -104,7 +104,7 @@ def run_case(name, marked, clean, motion, eval_frames, at=AT, logo_layers=None):
     logo = estimate_logo(clip, motion=motion)
     seconds = time.perf_counter() - start
     alpha, colour = logo_layers if logo_layers is not None else logo_luma(*LOGO)
-    size = (logo_height, logo_width) = alpha.shape
+    logo_height, logo_width = alpha.shape
     alpha_full = np.zeros(marked[0].shape)
     colour_full = np.zeros(marked[0].shape)
     box = (slice(at[1], at[1] + logo_height), slice(at[0], at[0] + logo_width))
@@ -120,7 +120,7 @@ def run_case(name, marked, clean, motion, eval_frames, at=AT, logo_layers=None):
         scores["untouched"].append(mse(frame[box], truth[box]))
         for label, out in outs.items():
             scores[label].append(mse(np.asarray(out.get_frame(n)[0], np.float64)[box], truth[box]))
-        for peer, result in peers(frame, alpha_full, colour_full, at, size[::-1]).items():
+        for peer, result in peers(frame, alpha_full, colour_full, at, (logo_width, logo_height)).items():
             scores[peer].append(mse(result[box], truth[box]))
     row = {"case": name, "frames": len(marked), "motion": motion, "estimate_s": round(seconds, 2),
            "alpha_error": round(alpha_error, 4), "box": list(logo.box)}
@@ -132,9 +132,7 @@ def run_case(name, marked, clean, motion, eval_frames, at=AT, logo_layers=None):
 def demo_pan_case():
     """The demo's pan (``vsovermix.demo.logo_pan_clip``): 40 frames 480x270 at thirds of a pixel, noise
     sigma 2, 4:2:0 and x264 crf 18, over flat drawn areas. Luma only; truth: the noise-free frames' luma."""
-    clip, clean, (x, y, w, h) = logo_pan_clip(frames=40)
-    truth = _rgb_clip([np.clip(np.floor(f + 0.5), 0, 255).astype(np.uint8) for f in clean])
-    truth = truth.resize.Bicubic(format=vs.YUV420P8, matrix_s="709")
+    clip, truth, (x, y, w, h) = logo_pan_clip(frames=40)
     marked = [np.asarray(f[0], np.float64) for f in clip.frames(close=True)]
     clean_luma = [np.asarray(f[0], np.float64) for f in truth.frames(close=True)]
     alpha, colour = make_logo(w, h)

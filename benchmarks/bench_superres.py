@@ -32,7 +32,7 @@ from benchmarks.common import metadata, write_result
 from vsovermix._png import read_png
 from vsovermix._vs.frames import clip_from_planes, plane_view
 from vsovermix.backend import probe_cupy
-from vsovermix.filters.superres import check_psf, plane_psf
+from vsovermix.filters.superres import DEFAULT_PSF_SIGMA, plane_psf
 from vsovermix.ops.align import estimate_pan_offsets
 from vsovermix.ops.metrics import psnr
 from vsovermix.ops.resample import box_reduce
@@ -47,7 +47,7 @@ CASE_PSF = {"soft": 0.5}
 
 def psf_default(scale: int):
     """``vo.superres``'s default PSF (psf=None) for a luma plane at ``scale``."""
-    return plane_psf(check_psf("bench_superres", None), scale, 0, 0)
+    return plane_psf(DEFAULT_PSF_SIGMA, scale, 0, 0)
 
 
 def source_luma() -> np.ndarray:

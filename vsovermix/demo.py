@@ -123,17 +123,23 @@ def pan_offsets(frames: int) -> np.ndarray:
     return np.rint(np.stack([x, y], axis=1)).astype(np.int64)
 
 
+def _pan_frames(offsets: np.ndarray) -> list[np.ndarray]:
+    """The pan's clean RGB frames (float32): ``box_reduce(PAN_SAMPLE[y:y + 3h, x:x + 3w], 3)`` per offset."""
+    source = _detail_rgb().astype(np.float32)
+    width, height = PAN_FRAME
+    return [_reduce_rgb(source[y:y + height * PAN_REDUCTION, x:x + width * PAN_REDUCTION], PAN_REDUCTION)
+            for x, y in offsets]
+
+
 def panning_clip(frames: int = 24, seed: int = 5) -> tuple[vs.VideoNode, list[np.ndarray], np.ndarray]:
     """The pan as a YUV420P8 clip after x264, its clean RGB frames (float32) and the crop offsets.
 
     Each clean frame is ``box_reduce(PAN_SAMPLE[y:y + 3h, x:x + 3w], 3)``; steam and noise are added in
     8-bit RGB, VapourSynth converts to 4:2:0 (BT.709, limited range) and ffmpeg's x264 compresses.
     """
-    source = _detail_rgb().astype(np.float32)
     width, height = PAN_FRAME
     offsets = pan_offsets(frames)
-    clean = [_reduce_rgb(source[y:y + height * PAN_REDUCTION, x:x + width * PAN_REDUCTION], PAN_REDUCTION)
-             for x, y in offsets]
+    clean = _pan_frames(offsets)
     alpha = make_steam_alpha(height, width, frames, seed=seed, count=PAN_PUFFS)[..., None]
     rng = np.random.default_rng(seed)
     seen = [np.clip(np.floor(f * (1 - a) + STEAM_LEVEL * a + rng.normal(0, PAN_NOISE, f.shape) + 0.5), 0, 255)
@@ -152,24 +158,24 @@ def _x264_yuv420(frames: list[np.ndarray]) -> vs.VideoNode:
                                   _ChromaLocation=vs.CHROMA_LEFT)
 
 
-def logo_pan_clip(frames: int = 40, seed: int = 5) -> tuple[vs.VideoNode, list[np.ndarray], Rect]:
-    """The demo pan under a TV-station logo instead of steam: YUV420P8 after x264, clean RGB frames, logo box.
+def logo_pan_clip(frames: int = 40, seed: int = 5) -> tuple[vs.VideoNode, vs.VideoNode, Rect]:
+    """The demo pan under a TV-station logo instead of steam: YUV420P8 after x264, its truth, the logo's box.
 
     The frames are those of ``panning_clip`` (same path, same 3x box reduction, same noise); the logo
     (``vsovermix._logo_art``, known alpha and colour) is blended in float RGB at a fixed place near the
-    top-right corner before rounding to 8 bits, as a broadcaster's encoder input would be.
+    top-right corner before rounding to 8 bits, as a broadcaster's encoder input would be. The truth is
+    the clean frames (no logo, no noise, no x264) through the same conversion to YUV420P8.
     """
-    source = _detail_rgb().astype(np.float32)
-    width, height = PAN_FRAME
-    clean = [_reduce_rgb(source[y:y + height * PAN_REDUCTION, x:x + width * PAN_REDUCTION], PAN_REDUCTION)
-             for x, y in pan_offsets(frames)]
+    clean = _pan_frames(pan_offsets(frames))
+    width, _ = PAN_FRAME
     logo_width, logo_height = LOGO_SIZE
     box = (width - logo_width - 16, 14, logo_width, logo_height)
     alpha, colour = make_logo(logo_width, logo_height)
     rng = np.random.default_rng(seed)
     seen = [np.clip(np.floor(blend_logo(f, alpha, colour, box[0], box[1]) + rng.normal(0, PAN_NOISE, f.shape)
                              + 0.5), 0, 255).astype(np.uint8) for f in clean]
-    return _x264_yuv420(seen), clean, box
+    truth = _rgb_clip([np.clip(np.floor(f + 0.5), 0, 255).astype(np.uint8) for f in clean])
+    return _x264_yuv420(seen), truth.resize.Bicubic(format=vs.YUV420P8, matrix_s="709"), box
 
 
 def _to_rgb24(clip: vs.VideoNode) -> np.ndarray:

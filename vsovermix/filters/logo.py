@@ -68,7 +68,7 @@ MAX_TR = 32
 FILL_DATA_WEIGHT = 0.5  # pull of a noisy de-blend (alpha above max_alpha) on the smooth fill, at max_alpha
 FILL_CACHE = 8
 MOTION_KERNEL = "lanczos3"
-MIN_SEEN_FRAMES = 3  # frames that saw a pixel's background, to fit its offset where its gain is interpolated
+MIN_SEEN_FRAMES = 3  # frames that saw a pixel's background, to fit its offset (else it is interpolated)
 PROPAGATION_PASSES = 6  # passes that carry what is learnt at the logo's edges to its never-clear middle
 
 
@@ -539,11 +539,10 @@ def _pool_estimates(gain: np.ndarray, slope_error: np.ndarray, fallback_gain: np
     statistics' estimate, or what the passes learnt) decide only where nothing else does.
     """
     gain = smooth_gain(gain, slope_error, observed.mean(axis=0), fallback_gain)
-    seen = np.isfinite(backgrounds)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels: nobody saw them
         offset = np.nanmedian(observed - gain[None] * backgrounds, axis=0)
-    fitted = seen.sum(axis=0) >= MIN_SEEN_FRAMES
+    fitted = np.isfinite(backgrounds).sum(axis=0) >= MIN_SEEN_FRAMES
     if not fitted.any():
         return gain, fallback_offset
     if not fitted.all():

@@ -63,7 +63,7 @@ def superres(clip: vs.VideoNode, scale: int = 2, *, tr: int = 4, robust: bool = 
         psf: How soft the source is besides its pixels' area: a Gaussian sigma in input px in [0, 3],
             default None: 0.2, which suits encoded sources (x264 takes off what a small blur would); 0: the
             area sensor alone, for exact box reductions; soft anime sources: try 0.3-0.8 (on
-            benchmarks/bench_superres.py's source blurred by 0.5 px, psf=0.5 gains 4 dB). Or a 2-D kernel
+            benchmarks/bench_superres.py's source blurred by 0.5 px, psf=0.5 gains 3.8 dB). Or a 2-D kernel
             (odd sizes up to 31, non-negative, normalised here) in output px of each plane.
         backend: ``"auto"`` (default), ``"cupy"`` or ``"numpy"``, for the alignment and the solver (on
             CuPy, four fused kernels per iteration).

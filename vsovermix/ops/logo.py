@@ -136,6 +136,14 @@ def _laplacian(height: int, width: int) -> Any:
             + scipy.sparse.kron(second_difference(height), scipy.sparse.identity(width))).tocsr()
 
 
+def _neighbour_pairs(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Flat indices ``(first, second)`` of every pair of 4-neighbours on an ``height x width`` grid:
+    the horizontal pairs, then the vertical ones."""
+    index = np.arange(height * width).reshape(height, width)
+    return (np.concatenate([index[:, :-1].ravel(), index[:-1, :].ravel()]),
+            np.concatenate([index[:, 1:].ravel(), index[1:, :].ravel()]))
+
+
 def harmonic_fill(values: np.ndarray, known: np.ndarray) -> np.ndarray:
     """``values`` where ``known``; elsewhere the smoothest (harmonic) surface that meets the known pixels."""
     import scipy.sparse.linalg
@@ -170,9 +178,7 @@ def smooth_gain(gain: np.ndarray, slope_error: np.ndarray, guide: np.ndarray, fa
     import scipy.sparse.linalg
 
     height, width = gain.shape
-    index = np.arange(height * width).reshape(height, width)
-    first = np.concatenate([index[:, :-1].ravel(), index[:-1, :].ravel()])
-    second = np.concatenate([index[:, 1:].ravel(), index[1:, :].ravel()])
+    first, second = _neighbour_pairs(height, width)
     flat_guide = guide.astype(np.float64).ravel()
     coupling = (radius / SLOPE_ERROR) ** 2 * np.exp(-((flat_guide[first] - flat_guide[second]) / GUIDE_SCALE) ** 2)
     measured = np.isfinite(slope_error).ravel() & np.isfinite(gain).ravel()
@@ -181,8 +187,8 @@ def smooth_gain(gain: np.ndarray, slope_error: np.ndarray, guide: np.ndarray, fa
     diagonal = precision + tie + np.bincount(first, coupling, height * width) + np.bincount(second, coupling,
                                                                                            height * width)
     system = scipy.sparse.coo_matrix((np.concatenate([diagonal, -coupling, -coupling]),
-                                      (np.concatenate([index.ravel(), first, second]),
-                                       np.concatenate([index.ravel(), second, first]))),
+                                      (np.concatenate([np.arange(height * width), first, second]),
+                                       np.concatenate([np.arange(height * width), second, first]))),
                                      shape=(height * width,) * 2).tocsc()
     rhs = precision * np.where(measured, gain.ravel(), 0.0) + tie * fallback.astype(np.float64).ravel()
     return scipy.sparse.linalg.spsolve(system, rhs).reshape(height, width)
@@ -317,9 +323,7 @@ def refine_by_edges(stack: Any, gain: np.ndarray, offset: np.ndarray, ring: int 
 
     height, width = gain.shape
     pixels = height * width
-    index = np.arange(pixels).reshape(height, width)
-    first = np.concatenate([index[:, :-1].ravel(), index[:-1, :].ravel()])
-    second = np.concatenate([index[:, 1:].ravel(), index[1:, :].ravel()])
+    first, second = _neighbour_pairs(height, width)
     known = ring_mask(height, width, ring).ravel()
     unknown = np.flatnonzero(~known)
     if unknown.size == 0:
