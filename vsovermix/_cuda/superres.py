@@ -82,7 +82,7 @@ def super_resolve_cuda(frames: Sequence[cp.ndarray], taps: Sequence[tuple], boun
             data, blocks = cp.ascontiguousarray(psf.apply(block_sums_adjoint(spread, scale), transpose=True)), 1
         launch(SOURCE, "sr_update", x.size,
                (x, data, velocity, out, np.int32(batch.height), np.int32(batch.width), np.int32(blocks),
-                np.float32(settings.lam), np.float64(settings.alpha), np.int32(settings.radius), step,
+                np.float32(settings.prior_weight(scale)), np.float64(settings.alpha), np.int32(settings.radius), step,
                 np.float32(settings.momentum)))
         x, out = out, x
     return x
