@@ -199,3 +199,18 @@ def test_canvas_bands_agree_with_one_band():
     inside = ~np.isnan(whole)
     assert np.isnan(banded).sum() == np.isnan(whole).sum()
     assert np.abs(banded[inside] - whole[inside]).mean() < 2e-3
+
+
+@pytest.mark.parametrize("psf", [Psf.gaussian(1.3), Psf(np.arange(15, dtype=np.float64).reshape(3, 5) / 105)])
+def test_row_bands_on_threads_give_the_same_blur_and_prior(monkeypatch, psf):
+    from vsovermix.ops import parallel
+    from vsovermix.ops.superres import btv_gradient
+
+    x = np.random.default_rng(3).random((300, 170)).astype(np.float32)
+    monkeypatch.setattr(parallel, "WORKERS", 4)
+    assert len(parallel.row_bands(0, 300)) == 4
+    banded = [psf.apply(x), psf.apply(x, transpose=True), btv_gradient(x, 2, 0.7)]
+    monkeypatch.setattr(parallel, "WORKERS", 1)
+    whole = [psf.apply(x), psf.apply(x, transpose=True), btv_gradient(x, 2, 0.7)]
+    for a, b in zip(banded, whole, strict=True):
+        np.testing.assert_array_equal(a, b)

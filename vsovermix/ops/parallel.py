@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-__all__ = ["WORKERS", "parallel_map", "row_bands", "submit"]
+__all__ = ["WORKERS", "by_row_bands", "parallel_map", "row_bands", "submit"]
 
 WORKERS = max(1, min(os.cpu_count() or 1, 8))
 _pool: ThreadPoolExecutor | None = None
@@ -55,3 +55,21 @@ def row_bands(start: int, stop: int, min_rows: int = 64) -> Sequence[tuple[int, 
     count = max(1, min(WORKERS, (stop - start) // min_rows))
     edges = [start + (stop - start) * k // count for k in range(count + 1)]
     return list(itertools.pairwise(edges))
+
+
+def by_row_bands(fn: Callable[[Any], Any], x: Any, halo: int) -> Any:
+    """``fn(x)`` for a NumPy ``fn`` that maps a 2-D array to one of its shape and reads at most ``halo``
+    rows away (a filter, zero outside): computed in row bands on the pool, each with ``halo`` rows of
+    context, so the result is the same as one call."""
+    height = x.shape[0]
+    bands = row_bands(0, height, max(64, 4 * halo))
+    if len(bands) == 1:
+        return fn(x)
+
+    def band(rows: tuple[int, int]) -> Any:
+        lo, hi = max(0, rows[0] - halo), min(height, rows[1] + halo)
+        return fn(x[lo:hi])[rows[0] - lo:rows[1] - lo]
+
+    import numpy as np
+
+    return np.concatenate(parallel_map(band, bands))

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .parallel import parallel_map, row_bands
+from .parallel import by_row_bands, parallel_map, row_bands
 from .resample import kernel_taps, ndimage_of, to_numpy, xp_of
 from .stitch import canvas_bands, start_values
 
@@ -73,7 +73,13 @@ class Psf:
         return u[:, 0] * math.sqrt(s[0]), vt[0] * math.sqrt(s[0])
 
     def apply(self, x, transpose: bool = False):
-        """The blurred image (zero outside), or the transpose of that operator (the flipped kernel)."""
+        """The blurred image (zero outside), or the transpose of that operator (the flipped kernel). On
+        NumPy, in row bands on the host threads."""
+        if xp_of(x) is np:
+            return by_row_bands(partial(self._blur, transpose=transpose), x, self.reach)
+        return self._blur(x, transpose)
+
+    def _blur(self, x, transpose: bool):
         xp = xp_of(x)
         ndimage = ndimage_of(xp)
         if self.separable is None:
@@ -281,14 +287,7 @@ def btv_gradient(x, radius: int, alpha: float):
     that touches its own rows, so the result is the same as one pass."""
     if xp_of(x) is not np:
         return _btv_slab(x, radius, alpha)
-    height = x.shape[0]
-
-    def band(rows: tuple[int, int]):
-        lo, hi = max(0, rows[0] - radius), min(height, rows[1] + radius)
-        return _btv_slab(x[lo:hi], radius, alpha)[rows[0] - lo:rows[1] - lo]
-
-    bands = row_bands(0, height)
-    return band(bands[0]) if len(bands) == 1 else np.concatenate(parallel_map(band, bands))
+    return by_row_bands(partial(_btv_slab, radius=radius, alpha=alpha), x, radius)
 
 
 def initial_estimate(reference, scale: int):
