@@ -151,6 +151,9 @@ def _rect(text: str) -> tuple[int, int, int, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .ops.resample import KERNELS
+    from .ops.stitch import STITCH_RENDERS
+
     parser = argparse.ArgumentParser(prog="vsovermix", description="Multi-frame restoration of anime video.")
     commands = parser.add_subparsers(dest="command", required=True)
     doctor = commands.add_parser("doctor", help="print versions, plugins, GPU and the backend 'auto' resolves to")
@@ -169,12 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
     stitch.add_argument("-o", "--output", required=True, help="the PNG to write (never replaced without --force)")
     stitch.add_argument("--start", type=int, default=0, help="first frame of the pan (default 0)")
     stitch.add_argument("--end", type=int, default=None, help="frame after the last one (default: the end)")
-    stitch.add_argument("--render", default="average", choices=["average", "median", "min", "max", "sr", "jpeg"],
+    stitch.add_argument("--render", default="average", choices=STITCH_RENDERS,
                         help="how frames combine (sr: super-resolution, --scale times larger; jpeg: JPEG "
                         "blocks estimated away, tables read from the files)")
     stitch.add_argument("--scale", type=int, default=2, help="with --render sr: the factor, 2-4 (default 2)")
     stitch.add_argument("--bits", type=int, default=8, choices=[8, 16], help="PNG bit depth (default 8)")
-    stitch.add_argument("--kernel", default="lanczos3", choices=["lanczos3", "lanczos4", "cubic"])
+    stitch.add_argument("--kernel", default="lanczos3", choices=list(KERNELS))
     stitch.add_argument("--neighbours", type=int, default=3, help="frames each frame is measured against (1-8)")
     stitch.add_argument("--mask", type=_rect, action="append", help="x,y,width,height to ignore in alignment "
                         "(repeatable), besides the logos and subtitles found automatically")

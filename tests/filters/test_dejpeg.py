@@ -99,19 +99,21 @@ def test_bad_input_is_refused(tmp_path):
         vo.dejpeg(not_jpeg, tr=0)
     other = vo.JpegTables(tuple(vo.jpeg_tables(paths[0]).tables), (1, 1), (640, 480))
     with pytest.raises(vo.UnsupportedFormatError, match="tables are of a 640x480 image"):
-        vo.dejpeg(clip, quant=other)
+        vo.dejpeg(clip, tr=1, quant=other)
     wrong = vo.JpegTables(tuple(np.full((3, 8, 8), 7, np.int32)), (1, 1))
     with pytest.raises(vo.UnsupportedFormatError, match="do not sit on its JPEG tables' lattice"):
-        vo.dejpeg(clip, quant=wrong)
+        vo.dejpeg(clip, tr=1, quant=wrong)
     grey_tables = vo.JpegTables((np.full((8, 8), 16, np.int32),), (0, 0))
     with pytest.raises(vo.UnsupportedFormatError, match="tables are for a grey image"):
-        vo.dejpeg(clip, quant=grey_tables)
+        vo.dejpeg(clip, tr=1, quant=grey_tables)
     with pytest.raises(vo.InvalidArgumentError, match=r"tr must be in \[0, 16\]"):
         vo.dejpeg(clip, tr=17)
+    with pytest.warns(RuntimeWarning, match=r"tr=4 reaches beyond both ends of a 2-frame clip: .* pass tr=1 or less"):
+        vo.dejpeg(clip)
     with pytest.raises(vo.ArgumentTypeError, match="quant must be None"):
-        vo.dejpeg(clip, quant=25)
+        vo.dejpeg(clip, tr=1, quant=25)
     with pytest.raises(vo.InvalidArgumentError, match="one JpegTables per frame"):
-        vo.dejpeg(clip, quant=[vo.jpeg_tables(paths[0])])
+        vo.dejpeg(clip, tr=1, quant=[vo.jpeg_tables(paths[0])])
     with pytest.raises(vo.InvalidArgumentError, match="must be a JPEG file"):
         vo.jpeg_tables(png)
 

@@ -127,8 +127,10 @@ def test_bad_arguments_are_refused():
         vo.superres(clip, 2, robust="yes")
     with pytest.raises(vo.ClipTooShortError, match="at least 2 frames"):
         vo.superres(clip[0], 2)
-    with pytest.warns(RuntimeWarning, match=r"tr=4 asks for 9 frames but the clip has 3: .* pass tr=1 or less"):
+    with pytest.warns(RuntimeWarning, match=r"tr=4 reaches beyond both ends of a 3-frame clip: .* pass tr=2 or less"
+                      ) as caught:
         wide = vo.superres(clip, 2, iterations=2)
+    assert caught[0].filename == __file__  # it points at the user's call
     with wide.get_frame(2) as f:  # the window wider than the clip (a VapourSynth Trim error before)
         assert f.props["OvrSrFrames"] == 3
     with pytest.raises(vo.InvalidArgumentError, match=r"psf as a Gaussian sigma must be in \[0, 3\] input px, got -1"):

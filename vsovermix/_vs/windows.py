@@ -7,11 +7,14 @@ and linear rendering give the same output.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 
 import vapoursynth as vs
 
-__all__ = ["distinct_frames", "map_window", "shifted", "window_indices"]
+from ..errors import FuncLike, func_name
+
+__all__ = ["distinct_frames", "map_window", "shifted", "warn_window_longer_than_clip", "window_indices"]
 
 RenderFn = Callable[[int, Sequence[int], Sequence[vs.VideoFrame]], vs.VideoFrame]
 
@@ -19,6 +22,16 @@ RenderFn = Callable[[int, Sequence[int], Sequence[vs.VideoFrame]], vs.VideoFrame
 def window_indices(n: int, radius: int, num_frames: int) -> list[int]:
     """Input frame numbers of output frame ``n``'s window, clamped to the clip (edges repeat)."""
     return [min(max(n + d, 0), num_frames - 1) for d in range(-radius, radius + 1)]
+
+
+def warn_window_longer_than_clip(func: FuncLike, tr: int, num_frames: int) -> None:
+    """A ``RuntimeWarning`` (pointing at the user's call of ``func``) when ``tr`` reaches beyond both ends of
+    the clip from every frame: each frame's window is then the whole clip, and a smaller ``tr`` does the
+    same, so the ``tr`` asked for is not what runs."""
+    if num_frames > 1 and tr > num_frames - 1:
+        warnings.warn(f"(vsovermix.{func_name(func)}) tr={tr} reaches beyond both ends of a {num_frames}-frame "
+                      f"clip: every frame is estimated from all {num_frames}; pass tr={num_frames - 1} or less to "
+                      "silence this", RuntimeWarning, stacklevel=3)
 
 
 def distinct_frames(indices: Sequence[int], frames: Sequence[vs.VideoFrame]) -> list[tuple[int, vs.VideoFrame]]:

@@ -19,7 +19,7 @@ from .._vs.colour import BT601, rgb_to_ycbcr, ycbcr_to_rgb
 from .._vs.depth import is_full_range, plane_units, unit_transform
 from .._vs.formats import check_clip, plane_subsampling
 from .._vs.frames import new_frame, write_float_plane
-from .._vs.windows import distinct_frames, map_window
+from .._vs.windows import distinct_frames, map_window, warn_window_longer_than_clip
 from ..backend import array_module, resolve_backend
 from ..errors import ArgumentTypeError, FuncLike, InvalidArgumentError, UnsupportedFormatError, func_name
 from ..ops.jpeg import (
@@ -457,7 +457,8 @@ def dejpeg(clip: vs.VideoNode, tr: int = 4, *, quant: JpegTables | str | Sequenc
         clip: Decoded JPEG frames (one shot of a translating camera when ``tr > 0``): constant-format GRAY,
             YUV (its chroma no more reduced than the JPEG's) or RGB, 8-16 bit integer or 16/32 bit float.
         tr: Temporal radius in [0, 16], default 4: frame ``n`` is estimated from frames ``n - tr .. n + tr``
-            (clipped to the clip), aligned as by ``vo.estimate_pan``. 0: each frame alone.
+            (clipped to the clip), aligned as by ``vo.estimate_pan``. 0: each frame alone. A ``tr`` of the
+            clip's length or more gives a warning (every frame then uses the whole clip).
         quant: The quantisation tables. None (default): each frame's ``OvrJpegQuant`` props
             (``JpegTables.attach``), else the JPEG file its ``ImgSeqPath`` prop names (``imgseqs.Read``),
             else libjpeg-scaled tables estimated from frame 0 (a warning when unsure, an error when the
@@ -491,7 +492,8 @@ def dejpeg(clip: vs.VideoNode, tr: int = 4, *, quant: JpegTables | str | Sequenc
     if clip.width < BLOCK or clip.height < BLOCK:
         raise UnsupportedFormatError(func, f"frames must be at least 8x8 (one JPEG block), got "
                                            f"{clip.width}x{clip.height}")
-    tr = min(tr, clip.num_frames - 1)
+    warn_window_longer_than_clip(func, tr, clip.num_frames)
+    tr = min(tr, clip.num_frames - 1)  # the same windows, cut at the clip's ends
     if iterations is None:
         iterations = SINGLE_IMAGE_ITERATIONS if tr == 0 else DejpegSettings.iterations
     pan = check_pan(func, pan, clip)

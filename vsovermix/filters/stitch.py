@@ -16,7 +16,7 @@ from .._vs.frames import peak_value, plane_to_float, write_float_plane
 from ..backend import array_module
 from ..errors import InvalidArgumentError, UnsupportedFormatError
 from ..ops.resample import KERNELS, to_numpy
-from ..ops.stitch import DEFAULT_FEATHER, DEFAULT_KERNEL, RENDERS, StreamingRender, median_render, plan_canvas
+from ..ops.stitch import DEFAULT_FEATHER, DEFAULT_KERNEL, STITCH_RENDERS, StreamingRender, median_render, plan_canvas
 from ..ops.superres import SrSettings, superres_canvas
 from .align import DEFAULT_BORDER, DEFAULT_NEIGHBOURS, MaskLike, Pan, check_align_args, check_pan, compute_pan
 from .dejpeg import TableSource, jpeg_still
@@ -25,7 +25,6 @@ from .superres import PsfLike, check_psf, plane_psf
 __all__ = ["stitch"]
 
 DEPTHS = (None, 16, 32)
-STITCH_RENDERS = (*RENDERS, "sr", "jpeg")
 MAX_FEATHER = 256
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -11,7 +10,7 @@ import vapoursynth as vs
 from .._memory import available_host_bytes, check_fits
 from .._vs.formats import check_clip, plane_subsampling
 from .._vs.frames import peak_value, plane_to_float, write_float_plane
-from .._vs.windows import distinct_frames, map_window
+from .._vs.windows import distinct_frames, map_window, warn_window_longer_than_clip
 from ..backend import array_module, probe_cupy
 from ..errors import ArgumentTypeError, FuncLike, InvalidArgumentError
 from ..ops.resample import to_numpy
@@ -56,7 +55,8 @@ def superres(clip: vs.VideoNode, scale: int = 2, *, tr: int = 4, robust: bool = 
         scale: Integer factor in [2, 4], default 2. Chroma planes are super-resolved at their own
             resolution (4:2:0 stays 4:2:0).
         tr: Temporal radius in [1, 16], default 4: each frame uses frames ``n - tr .. n + tr`` (clipped to
-            the clip, not repeated). A ``tr`` whose window is longer than the clip gives a warning.
+            the clip, not repeated). A ``tr`` of the clip's length or more gives a warning (every frame
+            then uses the whole clip).
         robust: True (default): a Charbonnier data term, L2 near the noise level and L1 beyond, so a
             mouth that moves in a few frames is outvoted. False: plain L2.
         iterations: Descent iterations (with momentum) in [1, 500], default 30.
@@ -89,10 +89,7 @@ def superres(clip: vs.VideoNode, scale: int = 2, *, tr: int = 4, robust: bool = 
     ArgumentTypeError.check(func, "robust", robust, bool)
     iterations = InvalidArgumentError.check_int(func, "iterations", iterations, 1, 500)
     blur = check_psf(func, psf)
-    if clip.num_frames > 1 and 2 * tr + 1 > clip.num_frames:
-        warnings.warn(f"(vsovermix.superres) tr={tr} asks for {2 * tr + 1} frames but the clip has "
-                      f"{clip.num_frames}: every frame is solved from all of them; pass "
-                      f"tr={(clip.num_frames - 1) // 2 or 1} or less to silence this", RuntimeWarning, stacklevel=2)
+    warn_window_longer_than_clip(func, tr, clip.num_frames)
     settings = check_align_args(func, clip, backend=backend)
     lazy = LazyPan(func, clip, settings, partial=True)
     xp = array_module(settings.backend)

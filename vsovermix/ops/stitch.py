@@ -26,10 +26,12 @@ import numpy as np
 from .parallel import parallel_map, row_bands
 from .resample import sample_bounds, sample_shifted, xp_of
 
-__all__ = ["DEFAULT_FEATHER", "DEFAULT_KERNEL", "RENDERS", "Band", "Canvas", "FramePlacement", "StreamingRender",
-           "canvas_bands", "median_render", "plan_canvas", "resample", "start_values"]
+__all__ = ["DEFAULT_FEATHER", "DEFAULT_KERNEL", "RENDERS", "STITCH_RENDERS", "Band", "Canvas", "FramePlacement",
+           "StreamingRender", "canvas_bands", "median_render", "plan_canvas", "resample", "start_values"]
 
 RENDERS = ("average", "median", "min", "max")
+# vo.stitch's render= choices: these combines, and the solvers (super-resolution, JPEG estimation)
+STITCH_RENDERS = (*RENDERS, "sr", "jpeg")
 DEFAULT_KERNEL = "lanczos3"
 DEFAULT_FEATHER = 8  # px over which a frame's weight in the average ramps up from its edge
 PHASE_WEIGHT_FLOOR = 0.1
