@@ -1,4 +1,5 @@
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -60,13 +61,26 @@ def test_demo_rejects_out_of_range_options(capsys):
     assert "--tr in [1, 3]" in capsys.readouterr().err
 
 
+def run_in_own_group(command: list[str], timeout: float, **kwargs) -> subprocess.CompletedProcess:
+    """``subprocess.run`` whose timeout kills the whole process group: the venv's ``vspipe`` is a Python
+    wrapper that starts the real vspipe, which a plain timeout would leave running."""
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                          **kwargs) as process:
+        try:
+            out, err = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
+
+
 @pytest.mark.parametrize("script", sorted((ROOT / "scripts" / "examples").glob("*.vpy")), ids=lambda p: p.name)
 def test_example_scripts_render_with_vspipe_from_an_unactivated_venv(script):
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV",)}
     env["PATH"] = "/usr/bin:/bin"  # the venv is not on PATH: vspipe must work after `vapoursynth config`
     env["VSOVERMIX_BACKEND"] = "numpy"
-    done = subprocess.run([str(BIN / "vspipe"), "-e", "3", str(script), "--"], capture_output=True, text=True,
-                          env=env, timeout=300)
+    done = run_in_own_group([str(BIN / "vspipe"), "-e", "3", str(script), "--"], timeout=300, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
 
 
