@@ -84,6 +84,25 @@ def test_on_a_pan_frames_that_saw_the_spot_clear_restore_it():
         assert np.array_equal(seeking[n], planes(linear, n))
 
 
+def test_delogo_estimating_on_a_pan_measures_the_pan_once(monkeypatch):
+    from vsovermix.filters import align, logo
+
+    calls = []
+    measure = align.compute_pan
+
+    def counted(*args, **kwargs):
+        calls.append(args[0])
+        return measure(*args, **kwargs)
+
+    monkeypatch.setattr(align, "compute_pan", counted)
+    monkeypatch.setattr(logo, "compute_pan", counted)
+    clip, _ = panned()
+    out = vo.delogo(clip, motion="global", tr=2, backend="numpy")
+    for n in (0, 5):
+        out.get_frame(n)
+    assert len(calls) == 1
+
+
 @pytest.mark.parametrize("fmt", [vs.YUV420P8, vs.YUV444P16, vs.GRAY16, vs.RGBS, vs.YUV422PH])
 def test_formats(fmt):
     clip, truth = varied(fmt, 96)

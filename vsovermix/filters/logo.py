@@ -396,7 +396,7 @@ def estimate_logo(clip: vs.VideoNode, region: Rect | None = None, *, motion: str
     func = estimate_logo
     clip = check_clip(clip, func)
     settings = _check_estimate_args(func, clip, region, motion, max_frames, pan, backend)
-    return _estimate(func, clip, settings, _colour_props(clip), progress)
+    return _estimate(func, clip, settings, _colour_props(clip), progress)[0]
 
 
 @dataclass(frozen=True)
@@ -424,7 +424,9 @@ def _check_estimate_args(func: FuncLike, clip: vs.VideoNode, region: object, mot
 
 
 def _estimate(func: FuncLike, clip: vs.VideoNode, settings: _EstimateSettings, colour: tuple[int, bool],
-              progress: bool | None) -> Logo:
+              progress: bool | None) -> tuple[Logo, Pan | None]:
+    """The logo, and the pan it was estimated on (``motion="global"``; measured with the logo's box masked,
+    as ``delogo`` measures it, so ``delogo`` reuses it)."""
     fmt = clip.format
     ss = (fmt.subsampling_w, fmt.subsampling_h)
     matrix, full = colour
@@ -448,7 +450,7 @@ def _estimate(func: FuncLike, clip: vs.VideoNode, settings: _EstimateSettings, c
                     stacks[p].append(plane_units(frame, p, full, plane_boxes[p]))
         if bar:
             bar(count + 1, len(indices))
-    positions = None
+    positions, pan = None, None
     if motion:
         pan = settings.pan
         if pan is None:
@@ -481,7 +483,7 @@ def _estimate(func: FuncLike, clip: vs.VideoNode, settings: _EstimateSettings, c
     finished = [finish_estimate(g, o, *_unit_bounds(fmt, p)) for p, (g, o) in enumerate(zip(gains, offsets,
                                                                                             strict=True))]
     return Logo(box, [f[0] for f in finished], [f[1] for f in finished], noises, fmt.color_family, ss,
-                (clip.width, clip.height), matrix)
+                (clip.width, clip.height), matrix), pan
 
 
 def _estimate_on_pan(func: FuncLike, planes: list[np.ndarray], stack: Any, positions: np.ndarray, box: Rect,
@@ -648,7 +650,7 @@ def delogo(clip: vs.VideoNode, logo: Logo | str | os.PathLike[str] | None = None
     ArgumentTypeError.check(func, "fade", fade, bool)
     xp = array_module(resolve_backend(backend, func))
     colour = _colour_props(clip)
-    logo = _resolve_logo(func, clip, logo, motion, region, max_frames, colour, backend)
+    logo, pan = _resolve_logo(func, clip, logo, motion, region, max_frames, colour, backend)
     fmt = clip.format
     full = colour[1]
     planes = range(fmt.num_planes)
@@ -660,7 +662,7 @@ def delogo(clip: vs.VideoNode, logo: Logo | str | os.PathLike[str] | None = None
         """The factorised fill of plane ``p`` for one mask and (rounded) strength: the costly part, kept."""
         fill = np.frombuffer(fill_bytes, dtype=bool).reshape(logo.gain[p].shape)
         return SmoothFill(fill, _fill_weight(1.0 - strength * (1.0 - logo.gain[p]), max_alpha))
-    lazy = LazyPan(func, clip, check_align_args(func, clip, mask=logo.box, backend=backend)) \
+    lazy = LazyPan(func, clip, check_align_args(func, clip, mask=logo.box, backend=backend), pan) \
         if motion == "global" else None
     device_gain, device_offset = [xp.asarray(g) for g in logo.gain], [xp.asarray(o) for o in logo.offset]
     window = min(tr, max((clip.num_frames - 1) // 2, 0)) if lazy is not None else 0
@@ -772,12 +774,13 @@ def _tap_window(box: Rect, shift_x: float, shift_y: float, width: int, height: i
 
 
 def _resolve_logo(func: FuncLike, clip: vs.VideoNode, logo: object, motion: str | None, region: object,
-                  max_frames: object, colour: tuple[int, bool], backend: str) -> Logo:
+                  max_frames: object, colour: tuple[int, bool], backend: str) -> tuple[Logo, Pan | None]:
+    """``delogo``'s logo, and the pan when estimating it measured one."""
     if logo is None:
         settings = _check_estimate_args(func, clip, region, motion, max_frames, None, backend)
         return _estimate(func, clip, settings, colour, None)
     if isinstance(logo, (str, os.PathLike)):
-        return _load_logo(func, clip, logo, None, colour[0])
+        return _load_logo(func, clip, logo, None, colour[0]), None
     if not isinstance(logo, Logo):
         raise ArgumentTypeError(func, "logo must be a Logo (vo.estimate_logo, vo.load_logo), a PNG or .lgd path or "
                                       f"None, got {type(logo).__name__}")
@@ -788,7 +791,7 @@ def _resolve_logo(func: FuncLike, clip: vs.VideoNode, logo: object, motion: str 
                                            f"{vs.ColorFamily(logo.color_family).name} subsampling {logo.subsampling}, "
                                            f"the clip is {clip.width}x{clip.height} {fmt.name}; estimate it on this "
                                            "clip, or save it (logo.save) and pass the PNG, which converts")
-    return logo
+    return logo, None
 
 
 def load_logo(clip: vs.VideoNode, path: str | os.PathLike[str], *, name: str | None = None) -> Logo:
