@@ -304,7 +304,21 @@ def super_resolve(frames: Sequence, offsets: Sequence[tuple[float, float]], scal
     reference's, in low-resolution px (``vo.estimate_pan`` gives positions). ``initial``, when given, is
     the starting high-resolution image and fixes the output size (frames may then be of any size and
     lie partly outside it: only their pixels that fall inside count); else the reference frame upscaled.
+
+    The estimate is clamped to the range of the frames' values. Where the model cannot explain the frames
+    exactly (high-contrast line art, encoded frames) the descent rings: on the line art of
+    tests/ops/test_superres.py it overshot the truth's local range by up to 69 8-bit values (99.9th
+    percentile 37), and clamped by up to 26 (12). A sub-pixel line is still free to come out darker than
+    the frames show it, down to the darkest value any frame holds.
     """
+    low = min(float(f.min()) for f in frames)
+    high = max(float(f.max()) for f in frames)
+    return _descend(frames, offsets, scale, settings, reference, initial).clip(low, high)
+
+
+def _descend(frames: Sequence, offsets: Sequence[tuple[float, float]], scale: int, settings: SrSettings,
+             reference: int, initial):
+    """``super_resolve``'s iterations, unclamped."""
     xp = xp_of(frames[reference])
     x = initial_estimate(frames[reference], scale) if initial is None else xp.array(initial, dtype=np.float32)
     height, width = x.shape
