@@ -70,7 +70,8 @@ def superres(clip: vs.VideoNode, scale: int = 2, *, tr: int = 4, robust: bool = 
 
     Returns:
         A clip of the same format and length, ``scale`` times the width and height, props kept
-        (``_SARNum/_SARDen`` unchanged: the pixels are smaller, not reshaped). ``OvrSrFrames`` says how
+        (``_SARNum/_SARDen`` unchanged: the pixels are smaller, not reshaped), each plane within the range
+        of the frames it was solved from (ringing is clamped there). ``OvrSrFrames`` says how
         many frames each output frame was solved from. Frames whose alignment is not trusted (confidence
         below 0.7: a flash, a frame unlike its neighbours, one across a cut) are left out of their
         neighbours' solves; such a frame itself is upscaled alone (cubic, ``OvrSrFrames`` = 1).
@@ -117,8 +118,8 @@ def superres(clip: vs.VideoNode, scale: int = 2, *, tr: int = 4, robust: bool = 
                        for i, _ in members]
             if len(members) > 1:
                 estimate = super_resolve(planes, offsets, scale, solvers[p], reference)
-            else:
-                estimate = initial_estimate(planes[0], scale)
+            else:  # alone: cubic, clamped as a solve is
+                estimate = initial_estimate(planes[0], scale).clip(float(planes[0].min()), float(planes[0].max()))
             write_float_plane(to_numpy(estimate) * np.float32(peak), out, p)
         return out
 
