@@ -110,7 +110,7 @@ def test_four_times_keeps_its_gain_and_outvotes_a_local_change():
 @pytest.mark.parametrize("psf", [None, Psf.gaussian(0.4)])
 def test_line_art_neither_rings_nor_darkens(psf):
     # Black strokes on white, 16 frames 4x reduced at 1/4 px steps. Unclamped, the descent overshot the
-    # truth's local range by up to 69 8-bit values (99.9th percentile 37 with this PSF, as Lanczos's 37).
+    # truth's local range by up to 69 8-bit values (99.9th percentile 37 with this PSF).
     from scipy.ndimage import maximum_filter, minimum_filter
 
     art = read_png(DETAIL.parent / "lineart_crop.png")[:, :, 0].astype(np.float32) / 255

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+import numpy as np
+
 __all__ = ["WORKERS", "by_row_bands", "parallel_map", "row_bands", "submit"]
 
 WORKERS = max(1, min(os.cpu_count() or 1, 8))
@@ -58,18 +60,16 @@ def row_bands(start: int, stop: int, min_rows: int = 64) -> Sequence[tuple[int, 
 
 
 def by_row_bands(fn: Callable[[Any], Any], x: Any, halo: int) -> Any:
-    """``fn(x)`` for a NumPy ``fn`` that maps a 2-D array to one of its shape and reads at most ``halo``
-    rows away (a filter, zero outside): computed in row bands on the pool, each with ``halo`` rows of
-    context, so the result is the same as one call."""
+    """``fn(x)`` for an ``fn`` that maps a 2-D array to one of its shape and reads at most ``halo`` rows
+    away (a filter, zero outside). A NumPy ``x`` is cut into row bands run on the pool, each with ``halo``
+    rows of context, so the result is the same as one call; a CuPy one is never split."""
     height = x.shape[0]
-    bands = row_bands(0, height, max(64, 4 * halo))
+    bands = row_bands(0, height, max(64, 4 * halo)) if isinstance(x, np.ndarray) else [(0, height)]
     if len(bands) == 1:
         return fn(x)
 
     def band(rows: tuple[int, int]) -> Any:
         lo, hi = max(0, rows[0] - halo), min(height, rows[1] + halo)
         return fn(x[lo:hi])[rows[0] - lo:rows[1] - lo]
-
-    import numpy as np
 
     return np.concatenate(parallel_map(band, bands))

@@ -33,8 +33,8 @@ from .parallel import by_row_bands, parallel_map, row_bands
 from .resample import kernel_taps, ndimage_of, to_numpy, xp_of
 from .stitch import canvas_bands, start_values
 
-__all__ = ["AxisTaps", "Psf", "SrSettings", "adjoint", "block_sums", "block_sums_adjoint", "btv_gradient", "forward",
-           "solve_bytes", "super_resolve", "superres_canvas"]
+__all__ = ["AxisTaps", "Psf", "SrSettings", "adjoint", "block_sums", "block_sums_adjoint", "btv_gradient",
+           "clamp_to_frames", "forward", "solve_bytes", "super_resolve", "superres_canvas"]
 
 KERNEL = "cubic"  # Catmull-Rom: 4 taps, interpolating
 FRAME_GROUP = 4  # frames whose residuals the NumPy path spreads at once (each holds 1 / scale of the estimate)
@@ -75,9 +75,7 @@ class Psf:
     def apply(self, x, transpose: bool = False):
         """The blurred image (zero outside), or the transpose of that operator (the flipped kernel). On
         NumPy, in row bands on the host threads."""
-        if xp_of(x) is np:
-            return by_row_bands(partial(self._blur, transpose=transpose), x, self.reach)
-        return self._blur(x, transpose)
+        return by_row_bands(partial(self._blur, transpose=transpose), x, self.reach)
 
     def _blur(self, x, transpose: bool):
         xp = xp_of(x)
@@ -285,8 +283,6 @@ def btv_gradient(x, radius: int, alpha: float):
 
     On NumPy, row bands run on the host threads: a band with ``radius`` rows of halo sees every pair
     that touches its own rows, so the result is the same as one pass."""
-    if xp_of(x) is not np:
-        return _btv_slab(x, radius, alpha)
     return by_row_bands(partial(_btv_slab, radius=radius, alpha=alpha), x, radius)
 
 
@@ -305,15 +301,18 @@ def super_resolve(frames: Sequence, offsets: Sequence[tuple[float, float]], scal
     the starting high-resolution image and fixes the output size (frames may then be of any size and
     lie partly outside it: only their pixels that fall inside count); else the reference frame upscaled.
 
-    The estimate is clamped to the range of the frames' values. Where the model cannot explain the frames
-    exactly (high-contrast line art, encoded frames) the descent rings: on the line art of
-    tests/ops/test_superres.py it overshot the truth's local range by up to 69 8-bit values (99.9th
-    percentile 37), and clamped by up to 26 (12). A sub-pixel line is still free to come out darker than
-    the frames show it, down to the darkest value any frame holds.
+    The estimate is clamped to the range of the frames' values (``clamp_to_frames``). Where the model
+    cannot explain the frames exactly (high-contrast line art, encoded frames) the descent rings: on
+    benchmarks/bench_superres.py's line art it overshot the truth's local range by up to 69 8-bit values
+    (99.9th percentile 37.5), clamped by up to 27.5 (12.0). A sub-pixel line is still free to come out
+    darker than the frames show it, down to the darkest value any frame holds.
     """
-    low = min(float(f.min()) for f in frames)
-    high = max(float(f.max()) for f in frames)
-    return _descend(frames, offsets, scale, settings, reference, initial).clip(low, high)
+    return clamp_to_frames(_descend(frames, offsets, scale, settings, reference, initial), frames)
+
+
+def clamp_to_frames(estimate, frames: Sequence):
+    """``estimate`` clipped to the range of values the ``frames`` hold: what no frame shows, ringing is."""
+    return estimate.clip(min(float(f.min()) for f in frames), max(float(f.max()) for f in frames))
 
 
 def _descend(frames: Sequence, offsets: Sequence[tuple[float, float]], scale: int, settings: SrSettings,
