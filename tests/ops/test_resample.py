@@ -47,3 +47,15 @@ def test_box_reduce_means_blocks_and_drops_the_remainder():
     out = box_reduce(plane, 3)
     assert out.shape == (2, 3)
     assert out[1, 2] == pytest.approx(plane[3:6, 6:9].mean())
+
+
+@pytest.mark.parametrize("shift", [-1.7e-16, 3e-15, 2.0 - 1e-12])
+def test_a_shift_a_rounding_error_off_a_whole_pixel_is_that_pixel(shift):
+    # A pan solve gives frame 0 at -1.7e-16: floor() saw a phase of 0.9999999999999998 and read taps a pixel left of
+    # the bounds computed for it (a 0-column result, caught on a YUV422P10 stitch).
+    plane = np.arange(40 * 30, dtype=np.float32).reshape(30, 40)
+    rows, cols = sample_bounds(30, shift, "lanczos3"), sample_bounds(40, shift, "lanczos3")
+    out = sample_shifted(plane, shift, shift, rows, cols, "lanczos3")
+    whole = round(shift)
+    assert out.shape == (rows[1] - rows[0], cols[1] - cols[0])
+    np.testing.assert_array_equal(out, plane[rows[0] + whole:rows[1] + whole, cols[0] + whole:cols[1] + whole])

@@ -14,10 +14,18 @@ from typing import Any
 import numpy as np
 
 __all__ = ["KERNELS", "box_reduce", "fit_to_shape", "kernel_taps", "ndimage_of", "sample_bounds", "sample_shifted",
-           "to_numpy", "xp_of"]
+           "snap_shift", "to_numpy", "xp_of"]
 
 # name -> support radius in pixels (taps = 2 * radius)
 KERNELS = {"cubic": 2, "lanczos3": 3, "lanczos4": 4}
+SNAP = 1e-6  # px: a shift this close to a whole number is that whole number
+
+
+def snap_shift(shift: float) -> float:
+    """``shift``, or the whole number within ``SNAP`` of it. A solve's -1.7e-16 must not count as a phase of
+    0.9999999999999998: ``floor`` would put the taps a pixel left of the bounds computed for it."""
+    nearest = round(shift)
+    return float(nearest) if abs(shift - nearest) < SNAP else float(shift)
 
 
 def xp_of(array: Any) -> Any:
@@ -75,7 +83,7 @@ def sample_shifted(plane: Any, shift_x: float, shift_y: float, rows: tuple[int, 
     ndi = ndimage_of(xp)
     radius = KERNELS[kernel]
     out = plane
-    for axis, shift, (lo, hi) in ((0, shift_y, rows), (1, shift_x, cols)):
+    for axis, shift, (lo, hi) in ((0, snap_shift(shift_y), rows), (1, snap_shift(shift_x), cols)):
         whole = math.floor(shift)
         frac = shift - whole
         start, stop = lo + whole, hi + whole
@@ -104,6 +112,7 @@ def sample_shifted(plane: Any, shift_x: float, shift_y: float, rows: tuple[int, 
 
 def sample_bounds(length: int, shift: float, kernel: str = "cubic") -> tuple[int, int]:
     """The widest ``range(lo, hi)`` of output coordinates whose taps at ``coordinate + shift`` stay inside."""
+    shift = snap_shift(shift)
     if math.floor(shift) == shift:  # no interpolation: every in-range sample is usable
         return math.ceil(-shift), math.ceil(length - shift)
     radius = KERNELS[kernel]

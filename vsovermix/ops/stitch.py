@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .parallel import parallel_map, row_bands
-from .resample import sample_bounds, sample_shifted, xp_of
+from .resample import sample_bounds, sample_shifted, snap_shift, xp_of
 
 __all__ = ["DEFAULT_FEATHER", "DEFAULT_KERNEL", "RENDERS", "STITCH_RENDERS", "Band", "Canvas", "FramePlacement",
            "StreamingRender", "canvas_bands", "median_render", "plan_canvas", "resample", "start_values"]
@@ -67,8 +67,8 @@ class Canvas:
     def placement(self, x: float, y: float, plane_width: int, plane_height: int, ssw: int, ssh: int,
                   kernel: str) -> FramePlacement:
         """Placement of a frame at scene position ``(x, y)`` in a plane subsampled by ``2**ssw x 2**ssh``."""
-        shift_x = (self.origin_x - x) / (1 << ssw)
-        shift_y = (self.origin_y - y) / (1 << ssh)
+        shift_x = snap_shift((self.origin_x - x) / (1 << ssw))
+        shift_y = snap_shift((self.origin_y - y) / (1 << ssh))
         c0, c1 = sample_bounds(plane_width, shift_x, kernel)
         r0, r1 = sample_bounds(plane_height, shift_y, kernel)
         width, height = self.width >> ssw, self.height >> ssh
