@@ -55,7 +55,7 @@ def test_steam_radius_range(make_clip, tr):
 
 def test_unprocessed_planes_are_copied_unchanged(make_clip):
     clip, frames = make_clip(vs.YUV420P10, length=7, seed=5)
-    out = vo.steam(clip, 1, planes=0, backend="numpy")
+    out = vo.steam(clip, 1, mode="min", planes=0, backend="numpy")
     frame = out.get_frame(3)
     np.testing.assert_array_equal(plane_view(frame, 0), brute_force(frames, 3, 1, 0, "min"))
     for p in (1, 2):
@@ -109,7 +109,7 @@ def test_steam_removes_a_moving_bright_layer():
         frames.append([f])
     from vsovermix._vs.frames import clip_from_planes
 
-    out = vo.steam(clip_from_planes(frames, vs.GRAY8), 1, backend="numpy")
+    out = vo.steam(clip_from_planes(frames, vs.GRAY8), 1, mode="min", backend="numpy")
     for n in range(12):
         np.testing.assert_array_equal(plane_view(out.get_frame(n), 0), background)
 
@@ -117,11 +117,20 @@ def test_steam_removes_a_moving_bright_layer():
 # --- bad input: a clear error when the function is called, before any graph is built -----------------
 
 @pytest.mark.parametrize(("kwargs", "error", "message"), [
-    ({"tr": 40}, vo.InvalidArgumentError, r"^\(vsovermix\.steam\) tr must be in \[1, 32\], got 40$"),
-    ({"tr": 0}, vo.InvalidArgumentError, r"tr must be in \[1, 32\], got 0"),
+    ({"tr": 65}, vo.InvalidArgumentError,
+     r"^\(vsovermix\.steam\) tr must be in \[1, 64\], got 65; or tr=None for every frame of a still shot$"),
+    ({"tr": 0}, vo.InvalidArgumentError, r"tr must be in \[1, 64\], got 0"),
     ({"tr": 2.0}, vo.ArgumentTypeError, r"tr must be int, got float 2.0"),
     ({"tr": True}, vo.ArgumentTypeError, r"tr must be int, got bool"),
-    ({"mode": "mean"}, vo.InvalidArgumentError, r"mode must be one of 'min', 'max', 'median', got 'mean'"),
+    ({"mode": "mean"}, vo.InvalidArgumentError,
+     r"mode must be one of 'model', 'min', 'max', 'median', got 'mean'"),
+    ({"colour": [235, 128]}, vo.InvalidArgumentError,
+     r"colour must be 3 value\(s\), one per plane of YUV420P8, within \[0, 255\], \[0, 255\], \[0, 255\], "
+     r"got \[235, 128\]; e.g. colour=\[235.0, 128.0, 128.0\] for white"),
+    ({"colour": [300, 128, 128]}, vo.InvalidArgumentError, r"one per plane of YUV420P8, within \[0, 255\]"),
+    ({"colour": "white"}, vo.ArgumentTypeError, r"colour must be a number or a sequence of numbers, got 'white'"),
+    ({"colour": [235, 128, 128], "mode": "min"}, vo.InvalidArgumentError,
+     r"colour is for mode='model' only, got it with mode='min'"),
     ({"planes": 3}, vo.InvalidArgumentError, r"planes must be distinct plane indices in \[0, 2\]"),
     ({"motion": "local"}, vo.InvalidArgumentError, r"motion must be None \(static camera\) or 'global'"),
     ({"backend": "opencl"}, vo.InvalidArgumentError, r"backend must be one of 'auto', 'cupy', 'numpy'"),
@@ -134,7 +143,8 @@ def test_bad_arguments_raise_at_call_time(make_clip, kwargs, error, message):
 
 def test_clip_shorter_than_window(make_clip):
     clip, _ = make_clip(vs.GRAY8, length=4)
-    with pytest.raises(vo.ClipTooShortError, match=r"at least 2 \* tr \+ 1 = 5 frames, got 4; use tr <= 1"):
+    with pytest.raises(vo.ClipTooShortError, match=r"at least 2 \* tr \+ 1 = 5 frames, got 4; use tr <= 1 or a "
+                                                   r"longer clip \(or tr=None for every frame of it\)"):
         vo.steam(clip, 2)
 
 

@@ -1,0 +1,338 @@
+"""The background behind moving steam, from a stack of frames that show it at the same place.
+
+Steam brightens what it covers: ``observed = (1 - a) * background + a * steam`` per pixel and frame,
+with ``a`` the steam's opacity and ``steam`` its colour. In every colour space that is an affine map of
+the frames' (RGB, YUV of any matrix, GRAY, any range) this reads ``o_t - s = tau_t (b - s)`` with the
+transmission ``tau_t = 1 - a_t``: every frame of a pixel lies on the line from the steam colour to the
+background, at a distance that scales with ``tau``. So:
+
+1. **One decision for all planes.** A key (luma; the mean of R, G, B) measures each frame's distance from
+   the steam colour, ``dist_t = |s_k - k_t|``. The farthest frame is the least steamed; the others'
+   transmission relative to it is ``rho_t = dist_t / max dist``. Every plane is then de-blended with the
+   same ``rho`` (chroma at its own resolution: ``rho`` box-averaged over the subsampling), each frame weighted
+   by its precision ``rho_t^2``: ``b - s = sum rho (o - s) / sum rho^2``. U and V follow the luma decision, so
+   nothing is tinted, and the frames that saw little steam dominate.
+2. **Steam that covers a pixel in every frame.** Per pixel nothing tells how much steam the least-steamed
+   frame still carries (any ``b`` beyond it on the line explains the frames). But steam moves and the
+   background does not: the log transmission is modelled as layers that translate at constant velocities,
+   ``log tau_t(x) = sum_j L_j(x + v_j t)``, and per pixel ``log tau_t = mu + log rho_t`` where
+   ``mu = log M <= 0`` is the residual transmission of the least-steamed frame. The velocities are the peaks
+   of the phase correlation of consecutive ``log rho`` maps (the static part removed); the layers and ``mu``
+   are one weighted least-squares problem (solved at a reduced resolution: steam is smooth), in which a
+   layer value seen clear through one pixel fixes the residual of every other pixel it passed over. What
+   the data cannot fix, a constant along each line of the motion (a layer and ``mu`` shifted together), is
+   anchored by taking the clearest pixels of each line as clear (a high quantile of ``mu`` along it is 0).
+   The background is then ``b = s + (sum rho (o - s) / sum rho^2) / M``.
+
+With no steam motion found (no peak, a single frame) ``M`` is 1: the least-steamed frame's key, de-blended
+chroma. The estimate never de-blends past ``MIN_TRANSMISSION`` and is clamped to the container's range by
+the caller. Everything here is NumPy (the least-squares solve is SciPy's LSQR on the reduced grid).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .resample import box_reduce
+
+__all__ = ["SteamBackground", "SteamSettings", "SteamStack", "estimate_steam_colour", "steam_background",
+           "steam_velocities"]
+
+MIN_TRANSMISSION = 0.3  # the model never de-blends more than opacity 0.7 (where steam is that thick, nothing shows)
+
+
+@dataclass(frozen=True)
+class SteamSettings:
+    """Constants of the steam model (chosen on the tuning set of ``tests/steams.py``)."""
+
+    reduce: int = 4            # the layer solve's grid: every ``reduce`` x ``reduce`` px (steam is smooth)
+    max_layers: int = 3        # steam layers with their own velocity
+    peak_ratio: float = 0.3    # a velocity peak counts when at least this share of the strongest
+    min_peak: float = 0.01     # ... and this strong in absolute terms (a random surface's peaks are ~1/sqrt(px))
+    max_speed: int = 24        # px per frame searched for steam motion
+    iterations: int = 300      # LSQR iterations of the layer solve
+    anchor_quantile: float = 0.9  # along each motion line, the clearest 10 % of pixels are taken as clear
+
+
+@dataclass
+class SteamStack:
+    """The frames of one window, in one coordinate frame, as float32 code values.
+
+    ``planes[p]`` is a (frames, H_p, W_p) array of plane ``p``; ``valid`` a (frames, H, W) bool array at the
+    key's resolution, or None (every pixel of every frame seen). ``subsampling[p]`` is ``(ssw, ssh)``.
+    ``rgb`` says that the key is the mean of the three planes instead of plane 0.
+    """
+
+    planes: list[np.ndarray]
+    subsampling: list[tuple[int, int]]
+    rgb: bool
+    valid: np.ndarray | None = None
+
+    @property
+    def frames(self) -> int:
+        return self.planes[0].shape[0]
+
+    def key(self) -> np.ndarray:
+        if self.rgb:
+            return (self.planes[0] + self.planes[1] + self.planes[2]) * np.float32(1.0 / 3.0)
+        return self.planes[0]
+
+
+def _reduce_to(values: np.ndarray, ssw: int, ssh: int) -> np.ndarray:
+    """(frames, H, W) box-averaged to a plane subsampled ``2**ssw x 2**ssh`` (trailing odd px dropped)."""
+    if ssw == 0 and ssh == 0:
+        return values
+    n, h, w = values.shape
+    fy, fx = 1 << ssh, 1 << ssw
+    cut = values[:, :h // fy * fy, :w // fx * fx]
+    return cut.reshape(n, h // fy, fy, w // fx, fx).mean(axis=(2, 4), dtype=np.float32)
+
+
+def _fit(values: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(frames, h, w) cropped or edge-padded at the bottom and right to ``shape``."""
+    h, w = shape
+    values = values[:, :h, :w]
+    pad_h, pad_w = h - values.shape[1], w - values.shape[2]
+    if pad_h or pad_w:
+        values = np.pad(values, ((0, 0), (0, pad_h), (0, pad_w)), mode="edge")
+    return values
+
+
+def estimate_steam_colour(stack: SteamStack, white: Sequence[float]) -> tuple[float, ...]:
+    """The steam's colour, one code value per plane: where the frames' colour lines meet.
+
+    Each pixel's frames lie on the line from its background toward the steam colour; the point nearest
+    to all lines (weighted by their length: long lines have well-defined directions) is the colour. A GRAY
+    clip has no lines to intersect: its steam is the brightest value the window takes (99.9th percentile).
+    ``white`` (the format's white, per plane) pulls an ill-conditioned solve (parallel lines) toward it.
+    """
+    if len(stack.planes) < 3:
+        top = np.percentile(stack.planes[0].max(axis=0), 99.9)
+        return (float(top),)
+    ssw, ssh = max(s[0] for s in stack.subsampling), max(s[1] for s in stack.subsampling)
+    step = 4  # every 4th pixel each way is plenty for a 3x3 solve
+    planes = [_reduce_to(p, ssw - s[0], ssh - s[1])[:, ::step, ::step] for p, s in zip(stack.planes,
+                                                                                    stack.subsampling, strict=True)]
+    shape = min(p.shape[1] for p in planes), min(p.shape[2] for p in planes)
+    colours = np.stack([p[:, :shape[0], :shape[1]] for p in planes], axis=-1).astype(np.float64)  # (n, h, w, 3)
+    key = colours.mean(axis=-1) if stack.rgb else colours[..., 0]
+    if stack.valid is not None:
+        seen = _reduce_to(stack.valid.astype(np.float32), ssw, ssh)[:, ::step, ::step][:, :shape[0], :shape[1]] > 0.99
+        key = np.where(seen, key, np.nan)
+    with np.errstate(invalid="ignore"):
+        lo = np.nanargmin(np.where(np.isnan(key), np.inf, key), axis=0)
+        hi = np.nanargmax(np.where(np.isnan(key), -np.inf, key), axis=0)
+    base = np.take_along_axis(colours, lo[None, ..., None], axis=0)[0].reshape(-1, 3)
+    direction = (np.take_along_axis(colours, hi[None, ..., None], axis=0)[0].reshape(-1, 3) - base)
+    length2 = (direction ** 2).sum(axis=1)
+    white_arr = np.asarray(white, np.float64)
+    scale2 = float((white_arr ** 2).sum()) or 1.0
+    use = length2 > np.percentile(length2, 75)  # the pixels steam moved over most
+    if not use.any() or length2[use].max() <= 1e-6 * scale2:
+        return tuple(float(v) for v in white)
+    d = direction[use] / np.sqrt(length2[use])[:, None]
+    weight = length2[use]
+    projector = np.eye(3)[None] - d[:, :, None] * d[:, None, :]  # (k, 3, 3): removes the along-line part
+    normal = (weight[:, None, None] * projector).sum(axis=0)
+    rhs = (weight[:, None, None] * projector @ base[use][:, :, None]).sum(axis=0)[:, 0]
+    ridge = 1e-3 * np.trace(normal) / 3.0
+    colour = np.linalg.solve(normal + ridge * np.eye(3), rhs + ridge * white_arr)
+    return tuple(float(v) for v in colour)
+
+
+def steam_velocities(log_rho: np.ndarray, settings: SteamSettings) -> list[tuple[float, float]]:
+    """Velocities ``(vx, vy)`` in px per frame of the steam layers seen in ``log_rho`` (frames, H, W).
+
+    The per-pixel temporal mean (the background's part, and the unknown residual) is removed; the phase
+    correlation of every consecutive pair is summed, and its strongest peaks outside the 3x3 around zero (a
+    layer that does not move is part of the background) are refined to sub-pixel by parabolas. The sign is
+    the layer's: ``log tau_t(x) = L(x + v t)`` (steam rising by 3 px per frame has ``vy = +3``).
+    """
+    n, h, w = log_rho.shape
+    if n < 2:
+        return []
+    factor = max(1, round(math.sqrt(h * w / 1.2e6)))  # 1080p: half resolution is plenty to find the peaks
+    maps = log_rho
+    if factor > 1:
+        maps = np.stack([box_reduce(np.ascontiguousarray(m), factor) for m in log_rho])
+    maps = maps - maps.mean(axis=0)
+    spectra = np.fft.rfft2(maps)
+    cross = (spectra[1:] * np.conj(spectra[:-1])).sum(axis=0)
+    cross /= np.abs(cross) + 1e-12
+    surface = np.fft.irfft2(cross, s=maps.shape[1:])
+    reach = min(max(1, settings.max_speed // factor), maps.shape[1] // 2 - 1, maps.shape[2] // 2 - 1)
+    if reach < 2:
+        return []
+    window = np.roll(surface, (reach, reach), axis=(0, 1))[:2 * reach + 1, :2 * reach + 1]
+    search = window.copy()
+    search[reach - 1:reach + 2, reach - 1:reach + 2] = -np.inf
+    found: list[tuple[float, float]] = []
+    strongest = None
+    for _ in range(settings.max_layers):
+        iy, ix = np.unravel_index(int(np.argmax(search)), search.shape)
+        value = float(search[iy, ix])
+        strongest = value if strongest is None else strongest
+        if value < settings.min_peak or value < settings.peak_ratio * strongest:
+            break
+        dy = _parabola(window, iy, ix, 0) if 0 < iy < 2 * reach else 0.0
+        dx = _parabola(window, iy, ix, 1) if 0 < ix < 2 * reach else 0.0
+        # frame t+1 is frame t moved by the peak's (dy, dx): the layer coordinate moves the other way
+        found.append((-(ix - reach + dx) * factor, -(iy - reach + dy) * factor))
+        search[max(iy - 1, 0):iy + 2, max(ix - 1, 0):ix + 2] = -np.inf
+    return found
+
+
+def _parabola(surface: np.ndarray, iy: int, ix: int, axis: int) -> float:
+    if axis == 0:
+        m, z, p = surface[iy - 1, ix], surface[iy, ix], surface[iy + 1, ix]
+    else:
+        m, z, p = surface[iy, ix - 1], surface[iy, ix], surface[iy, ix + 1]
+    curvature = m - 2 * z + p
+    return 0.0 if curvature >= 0 else float(np.clip(0.5 * (m - p) / curvature, -0.5, 0.5))
+
+
+class _Layers:
+    """The linear map (layers, mu) -> sqrt(w) (sum_j L_j(x + v_j t) - mu(x)) on the reduced grid, and its adjoint.
+
+    Each layer lives on a grid large enough for every frame's shifted view; a fractional shift samples it
+    bilinearly (its adjoint scatters with the same weights).
+    """
+
+    def __init__(self, frames: int, height: int, width: int, velocities: Sequence[tuple[float, float]],
+                 sqrt_weight: np.ndarray):
+        self.n, self.h, self.w = frames, height, width
+        self.times = np.arange(frames, dtype=np.float64) - (frames - 1) / 2.0
+        self.sqrt_weight = sqrt_weight
+        self.layers = []
+        for vx, vy in velocities:
+            oy = math.floor(min(vy * self.times[0], vy * self.times[-1]))
+            ox = math.floor(min(vx * self.times[0], vx * self.times[-1]))
+            hh = height + math.ceil(abs(vy) * (frames - 1)) + 2
+            ww = width + math.ceil(abs(vx) * (frames - 1)) + 2
+            self.layers.append((vx, vy, ox, oy, hh, ww))
+        self.sizes = [hh * ww for *_, hh, ww in self.layers]
+        self.unknowns = sum(self.sizes) + height * width
+
+    def _split(self, z: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+        out, start = [], 0
+        for (*_, hh, ww), size in zip(self.layers, self.sizes, strict=True):
+            out.append(z[start:start + size].reshape(hh, ww))
+            start += size
+        return out, z[start:].reshape(self.h, self.w)
+
+    def _where(self, layer: tuple, t: int) -> tuple[int, int, float, float]:
+        vx, vy, ox, oy, _, _ = layer
+        y, x = vy * self.times[t] - oy, vx * self.times[t] - ox
+        iy, ix = math.floor(y), math.floor(x)
+        return iy, ix, y - iy, x - ix
+
+    def log_tau(self, z: np.ndarray) -> np.ndarray:
+        layers, _ = self._split(z)
+        out = np.zeros((self.n, self.h, self.w))
+        h, w = self.h, self.w
+        for t in range(self.n):
+            for layer, values in zip(self.layers, layers, strict=True):
+                iy, ix, fy, fx = self._where(layer, t)
+                out[t] += ((1 - fy) * (1 - fx) * values[iy:iy + h, ix:ix + w]
+                           + (1 - fy) * fx * values[iy:iy + h, ix + 1:ix + 1 + w]
+                           + fy * (1 - fx) * values[iy + 1:iy + 1 + h, ix:ix + w]
+                           + fy * fx * values[iy + 1:iy + 1 + h, ix + 1:ix + 1 + w])
+        return out
+
+    def matvec(self, z: np.ndarray) -> np.ndarray:
+        _, mu = self._split(z)
+        return (self.sqrt_weight * (self.log_tau(z) - mu)).ravel()
+
+    def rmatvec(self, y: np.ndarray) -> np.ndarray:
+        y = self.sqrt_weight * y.reshape(self.n, self.h, self.w)
+        layers = [np.zeros((hh, ww)) for *_, hh, ww in self.layers]
+        h, w = self.h, self.w
+        for t in range(self.n):
+            for layer, values in zip(self.layers, layers, strict=True):
+                iy, ix, fy, fx = self._where(layer, t)
+                values[iy:iy + h, ix:ix + w] += (1 - fy) * (1 - fx) * y[t]
+                values[iy:iy + h, ix + 1:ix + 1 + w] += (1 - fy) * fx * y[t]
+                values[iy + 1:iy + 1 + h, ix:ix + w] += fy * (1 - fx) * y[t]
+                values[iy + 1:iy + 1 + h, ix + 1:ix + 1 + w] += fy * fx * y[t]
+        return np.concatenate([*(v.ravel() for v in layers), -y.sum(axis=0).ravel()])
+
+
+def _residual_transmission(log_rho: np.ndarray, weight: np.ndarray, velocities: Sequence[tuple[float, float]],
+                           shape: tuple[int, int], settings: SteamSettings) -> np.ndarray:
+    """``mu = log M`` (<= 0) at full resolution ``shape``: the least-steamed frame's residual log transmission."""
+    from scipy.ndimage import zoom
+    from scipy.sparse.linalg import LinearOperator, lsqr
+
+    f = settings.reduce
+    n = log_rho.shape[0]
+    h, w = max(1, shape[0] // f), max(1, shape[1] // f)
+    cut = (slice(None), slice(0, h * f), slice(0, w * f))
+    wsum = weight[cut].reshape(n, h, f, w, f).sum(axis=(2, 4), dtype=np.float64)
+    lsum = (weight * log_rho)[cut].reshape(n, h, f, w, f).sum(axis=(2, 4), dtype=np.float64)
+    reduced = np.where(wsum > 0, lsum / np.maximum(wsum, 1e-30), 0.0)
+    wsum /= max(float(wsum.max()), 1e-30)
+    model = _Layers(n, h, w, [(vx / f, vy / f) for vx, vy in velocities], np.sqrt(wsum))
+    operator = LinearOperator((n * h * w, model.unknowns), matvec=model.matvec, rmatvec=model.rmatvec,
+                              dtype=np.float64)
+    solution = lsqr(operator, (model.sqrt_weight * reduced).ravel(), damp=1e-3, iter_lim=settings.iterations)[0]
+    mu = model._split(solution)[1]
+    # The data fix mu only up to a constant along each line of the motion: take the clearest pixels of each
+    # line as clear. Lines follow the strongest layer's direction (columns for steam that rises).
+    vx, vy = velocities[0]
+    axis = 0 if abs(vy) >= abs(vx) else 1
+    mu = np.minimum(mu - np.quantile(mu, settings.anchor_quantile, axis=axis, keepdims=True), 0.0)
+    full = zoom(mu, (shape[0] / h, shape[1] / w), order=1, mode="nearest", grid_mode=True)
+    return _fit(full[None].astype(np.float32), shape)[0]
+
+
+@dataclass(frozen=True)
+class SteamBackground:
+    """``steam_background``'s answer: one float32 plane per plane of the stack (code values, not clamped), and
+    the velocities ``(vx, vy)`` of the steam layers the residual was solved with (empty: none found)."""
+
+    planes: list[np.ndarray]
+    velocities: list[tuple[float, float]]
+
+
+def steam_background(stack: SteamStack, colour: Sequence[float],
+                     settings: SteamSettings = SteamSettings()) -> SteamBackground:
+    """The background behind the steam of ``stack``.
+
+    ``colour`` is the steam's colour in code values, one per plane. Pixels no frame saw (``valid`` all
+    False) hold the plain mean of the frames there (every frame is then used).
+    """
+    key = stack.key()
+    steam_key = float(np.mean(colour[:3])) if stack.rgb else float(colour[0])
+    sign = np.float32(1.0 if steam_key >= float(np.median(key)) else -1.0)  # steam brighter (usual) or darker
+    dist = np.maximum(sign * (np.float32(steam_key) - key), 0.0)
+    if stack.valid is not None:
+        dist = np.where(stack.valid, dist, -1.0)
+    farthest = dist.max(axis=0)
+    visible = farthest > 1e-6 * max(abs(steam_key), 1.0)
+    rho = np.where(visible, dist / np.where(visible, farthest, 1.0), 1.0)
+    rho = np.where(rho < 0, 0.0, rho).astype(np.float32)  # frames that did not see the pixel count for nothing
+    if stack.valid is not None:
+        rho = np.where(stack.valid.any(axis=0), rho, 1.0)
+    residual = np.zeros(key.shape[1:], np.float32)
+    velocities: list[tuple[float, float]] = []
+    if stack.frames >= 2:
+        log_rho = np.log(np.maximum(rho, 1e-3))
+        weight = (np.maximum(dist, 0.0) / max(abs(steam_key), 1e-6)) ** 2
+        velocities = steam_velocities(np.where(rho > 0, log_rho, 0.0), settings)
+        if velocities:
+            residual = _residual_transmission(log_rho, weight, velocities, key.shape[1:], settings)
+    transmission = np.maximum(np.exp(residual), MIN_TRANSMISSION).astype(np.float32)
+    out = []
+    for p, (plane, (ssw, ssh)) in enumerate(zip(stack.planes, stack.subsampling, strict=True)):
+        shape = plane.shape[1:]
+        r = _fit(_reduce_to(rho, ssw, ssh), shape)
+        m = _fit(_reduce_to(transmission[None], ssw, ssh), shape)[0]
+        s = np.float32(colour[p])
+        weight_sum = (r * r).sum(axis=0)
+        deblended = (r * (plane - s)).sum(axis=0) / np.maximum(weight_sum, 1e-12)
+        out.append((s + deblended / m).astype(np.float32))
+    return SteamBackground(out, velocities)
