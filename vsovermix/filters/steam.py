@@ -16,11 +16,11 @@ from .._vs.windows import distinct_frames, map_window
 from ..backend import Backend, plane_io, resolve_backend
 from ..errors import ArgumentTypeError, ClipTooShortError, FuncLike, InvalidArgumentError
 from ..ops.resample import sample_bounds, sample_shifted
-from ..ops.steam import SteamStack, estimate_steam_colour, steam_background
+from ..ops.steam import SteamStack, estimate_steam_colour, mask_at_key_resolution, steam_background
 from ..ops.temporal import MODES, rank_for_mode, temporal_select
 from .align import LazyPan, check_align_args
 
-__all__ = ["STEAM_MODES", "steam"]
+__all__ = ["STEAM_MODES", "ColourLike", "check_colour", "steam", "white_colour"]
 
 MAX_TR = 64
 STEAM_MODES = ("model", *MODES)
@@ -103,7 +103,7 @@ def steam(clip: vs.VideoNode, tr: int | None = 2, *, mode: str = "model", colour
     if motion not in (None, "none", "global"):
         raise InvalidArgumentError(func, f"motion must be None (static camera) or 'global' (follow a camera pan), "
                                          f"got {motion!r}")
-    steam_colour = _check_colour(func, colour, clip.format, mode)
+    steam_colour = check_colour(func, colour, clip.format, mode)
     if tr is not None and clip.num_frames < 2 * tr + 1:
         raise ClipTooShortError(func, f"clip must have at least 2 * tr + 1 = {2 * tr + 1} frames, got "
                                       f"{clip.num_frames}; use tr <= {max((clip.num_frames - 1) // 2, 0)} or a "
@@ -121,7 +121,7 @@ def steam(clip: vs.VideoNode, tr: int | None = 2, *, mode: str = "model", colour
     return _selection_on_backend(func, clip, tr, mode, processed, backend)
 
 
-def _check_colour(func: FuncLike, colour: ColourLike, fmt: vs.VideoFormat, mode: str) -> tuple[float, ...] | None:
+def check_colour(func: FuncLike, colour: ColourLike, fmt: vs.VideoFormat, mode: str) -> tuple[float, ...] | None:
     if colour is None:
         return None
     if mode != "model":
@@ -275,8 +275,11 @@ def _follow_pan(fmt: vs.VideoFormat, lazy: LazyPan, n: int, members: list[tuple[
                     plane_to_float(frame, p), shift_x, shift_y, rows, cols, "lanczos3")
                 seen[rows[0]:rows[1], cols[0]:cols[1]] = True
             planes[k].append(moved)
+            # a pixel counts where every plane reached it (chroma's reach is a little shorter)
             if p == 0:
                 valid.append(seen)
+            else:
+                valid[-1] &= mask_at_key_resolution(seen, ssw, ssh, valid[-1].shape)
     return planes, valid
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import vapoursynth as vs
 
+from .._memory import available_host_bytes, check_fits
 from .._progress import progress_callback
 from .._vs.depth import black_value, is_full_range, rescale_values
 from .._vs.formats import check_clip, plane_subsampling
@@ -16,10 +17,21 @@ from .._vs.frames import peak_value, plane_to_float, write_float_plane
 from ..backend import array_module
 from ..errors import InvalidArgumentError, UnsupportedFormatError
 from ..ops.resample import KERNELS, to_numpy
-from ..ops.stitch import DEFAULT_FEATHER, DEFAULT_KERNEL, STITCH_RENDERS, StreamingRender, median_render, plan_canvas
+from ..ops.steam import SteamStack, estimate_steam_colour, mask_at_key_resolution, steam_background
+from ..ops.stitch import (
+    DEFAULT_FEATHER,
+    DEFAULT_KERNEL,
+    STITCH_RENDERS,
+    Canvas,
+    StreamingRender,
+    median_render,
+    plan_canvas,
+    resample,
+)
 from ..ops.superres import SrSettings, superres_canvas
 from .align import DEFAULT_BORDER, DEFAULT_NEIGHBOURS, MaskLike, Pan, check_align_args, check_pan, compute_pan
 from .dejpeg import TableSource, jpeg_still
+from .steam import ColourLike, check_colour, white_colour
 from .superres import PsfLike, check_psf, plane_psf
 
 __all__ = ["stitch"]
@@ -30,7 +42,8 @@ MAX_FEATHER = 256
 
 def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = None, kernel: str = DEFAULT_KERNEL,
            feather: int = DEFAULT_FEATHER, depth: int | None = None, scale: int = 2, psf: PsfLike = None,
-           neighbours: int = DEFAULT_NEIGHBOURS, quant: Any = None, mask: MaskLike = None, border: int = DEFAULT_BORDER,
+           neighbours: int = DEFAULT_NEIGHBOURS, quant: Any = None, colour: ColourLike = None, mask: MaskLike = None,
+           border: int = DEFAULT_BORDER,
            non_translation: str = "warn", backend: str = "auto", progress: bool | None = None) -> vs.VideoNode:
     """Stitch the frames of a camera pan into one still of the whole scene (a 1-frame clip).
 
@@ -44,6 +57,10 @@ def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = Non
     - ``"median"``: robust to what moves in fewer than half the frames (mouths, flashes, birds).
     - ``"min"``: the darkest value: steam, smoke and light leaks vanish over the whole pan.
     - ``"max"``: the brightest value.
+    - ``"steam"``: ``vo.steam``'s steam model over the whole pan: every scene point from the frames that saw
+      it least steamed, chroma following luma, de-blended, the residual of steam that covers a point in every
+      frame solved from the steam's motion in scene coordinates (a pan at a steady speed). Holds every frame
+      resampled onto the still in memory (checked when ``stitch`` is called).
     - ``"sr"``: multi-frame super-resolution of the whole scene, ``scale`` times larger (``vo.superres``'s
       solver, started from the average and run in bands of the canvas, so memory holds one band's
       frames whatever their number).
@@ -68,7 +85,7 @@ def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = Non
     Args:
         clip: A constant-format GRAY, YUV (any subsampling) or RGB clip, 8-16 bit integer or 16/32 bit
             float, of at least 2 frames: one shot of a translating camera.
-        render: ``"average"`` (default), ``"median"``, ``"min"``, ``"max"``, ``"sr"`` or ``"jpeg"``.
+        render: ``"average"`` (default), ``"median"``, ``"min"``, ``"max"``, ``"steam"``, ``"sr"`` or ``"jpeg"``.
         pan: A ``Pan`` from ``vo.estimate_pan`` for this clip, to reuse it; default None measures it.
         kernel: Resampling kernel: ``"lanczos3"`` (default), ``"lanczos4"`` or ``"cubic"``.
         feather: Width in px (of each plane) over which a frame's weight ramps up from its edge, in
@@ -80,6 +97,8 @@ def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = Non
             a Gaussian of 0.2 input px; 0: the area sensor alone).
         quant: For ``render="jpeg"`` only: the quantisation tables, as ``vo.dejpeg``'s ``quant`` (default None:
             from the frames' props or files, else estimated from frame 0).
+        colour: For ``render="steam"`` only: the steam's colour, as ``vo.steam``'s ``colour`` (default None:
+            estimated from the frames).
         neighbours, mask, border, non_translation, backend: as for ``vo.estimate_pan``.
         progress: Progress bars on stderr: None (default) when stderr is a terminal, True, False.
 
@@ -106,6 +125,9 @@ def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = Non
     if psf is not None and render != "sr":
         raise InvalidArgumentError(func, f"psf is for render='sr' only, got it with render={render!r}")
     blur = check_psf(func, psf)
+    if colour is not None and render != "steam":
+        raise InvalidArgumentError(func, f"colour is for render='steam' only, got it with render={render!r}")
+    steam_colour = check_colour(func, colour, clip.format, "model")
     kernel = InvalidArgumentError.check_choice(func, "kernel", kernel, KERNELS)
     feather = InvalidArgumentError.check_int(func, "feather", feather, 0, MAX_FEATHER)
     if depth not in DEPTHS:
@@ -119,6 +141,8 @@ def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = Non
     out_fmt = fmt if depth is None else vs.core.query_video_format(
         fmt.color_family, vs.INTEGER if depth == 16 else vs.FLOAT, depth, fmt.subsampling_w, fmt.subsampling_h)
     canvas = plan_canvas(pan.x, pan.y, clip.width, clip.height, fmt.subsampling_w, fmt.subsampling_h)
+    if render == "steam":
+        _check_steam_stack_fits(func, clip, canvas)
     fps = Fraction(clip.fps.numerator, clip.fps.denominator) if clip.fps.numerator else Fraction(24000, 1001)
     blank = vs.core.std.BlankClip(format=out_fmt.id, width=canvas.width * scale, height=canvas.height * scale,
                                   length=1, fpsnum=fps.numerator, fpsden=fps.denominator, keep=True)
@@ -149,6 +173,9 @@ def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = Non
         results: list[tuple[np.ndarray, np.ndarray]] = []
         if tables is not None:
             results = jpeg_still(clip, tables, canvas, pan, kernel, feather, xp, progress)
+        elif render == "steam":
+            results = _steam_still(fmt, clip.num_frames, lambda i: fetch(i, all_planes), placement, canvas_sizes,
+                                   kernel, steam_colour, white_colour(fmt, full), progress)
         elif render == "median":  # bands re-read the frames: read only the plane being reduced
             for p in all_planes:
                 results.append(median_render(lambda i, p=p: fetch(i, (p,))[0],
@@ -198,3 +225,51 @@ def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = Non
         return out
 
     return blank.std.ModifyFrame(blank, composite)
+
+
+def _check_steam_stack_fits(func: Any, clip: vs.VideoNode, canvas: Canvas) -> None:
+    fmt = clip.format
+    samples = sum((canvas.width >> plane_subsampling(fmt, p)[0]) * (canvas.height >> plane_subsampling(fmt, p)[1])
+                  for p in range(fmt.num_planes))
+    # every frame on the still as float32, and about eight still-sized working arrays per frame at the key's size
+    needed = clip.num_frames * 4 * (samples + 8 * canvas.width * canvas.height)
+    check_fits(func, needed, available_host_bytes(), "host", f"render='steam' over {clip.num_frames} frames on a "
+               f"{canvas.width}x{canvas.height} still", "stitch fewer frames (e.g. clip[::2]) or use render='min'")
+
+
+def _steam_still(fmt: vs.VideoFormat, count: int, fetch: Any, placement: Any, canvas_sizes: list[tuple[int, int]],
+                 kernel: str, colour: tuple[float, ...] | None, white: list[float],
+                 progress: bool | None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The steam model over every frame placed on the still: (values with NaN where uncovered, coverage) per plane."""
+    planes = [np.zeros((count, h, w), np.float32) for w, h in canvas_sizes]
+    width, height = canvas_sizes[0]
+    valid = np.zeros((count, height, width), bool)
+    bar = progress_callback(progress, "placing frames")
+    for i in range(count):
+        for p, plane in enumerate(fetch(i)):
+            place = placement(i, p)
+            (r0, r1), (c0, c1) = place.rows, place.cols
+            if r1 <= r0 or c1 <= c0:
+                continue
+            planes[p][i, r0:r1, c0:c1] = resample(plane, place, (r0, r1), kernel, clamp=True)
+            seen = np.zeros(planes[p].shape[1:], bool)
+            seen[r0:r1, c0:c1] = True
+            if p > 0:  # a pixel counts where every plane reached it (chroma's reach is a little shorter)
+                seen = valid[i] & mask_at_key_resolution(seen, *plane_subsampling(fmt, p), valid.shape[1:])
+            valid[i] = seen
+        if bar is not None:
+            bar(i + 1, count)
+    stack = SteamStack(planes, [plane_subsampling(fmt, p) for p in range(fmt.num_planes)],
+                       fmt.color_family == vs.RGB, valid)
+    used = colour if colour is not None else estimate_steam_colour(stack, white)
+    background = steam_background(stack, used).planes
+    covered = valid.any(axis=0)
+    results = []
+    for p, values in enumerate(background):
+        ssw, ssh = plane_subsampling(fmt, p)
+        h, w = values.shape
+        seen = covered[:h << ssh:1 << ssh, :w << ssw:1 << ssw] if (ssw or ssh) else covered
+        seen = seen[:h, :w]
+        results.append((np.where(seen, values, np.nan).astype(np.float32), seen.astype(np.float32)))
+    results[0] = (results[0][0], valid.sum(axis=0).astype(np.float32))
+    return results

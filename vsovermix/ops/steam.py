@@ -39,8 +39,8 @@ import numpy as np
 
 from .resample import box_reduce
 
-__all__ = ["SteamBackground", "SteamSettings", "SteamStack", "estimate_steam_colour", "steam_background",
-           "steam_velocities"]
+__all__ = ["SteamBackground", "SteamSettings", "SteamStack", "estimate_steam_colour", "mask_at_key_resolution",
+           "steam_background", "steam_velocities"]
 
 MIN_TRANSMISSION = 0.3  # the model never de-blends more than opacity 0.7 (where steam is that thick, nothing shows)
 
@@ -56,6 +56,7 @@ class SteamSettings:
     max_speed: int = 24        # px per frame searched for steam motion
     iterations: int = 300      # LSQR iterations of the layer solve
     anchor_quantile: float = 0.9  # along each motion line, the clearest 10 % of pixels are taken as clear
+    min_explained: float = 0.95   # share of log rho's temporal variance the layers must explain to be used
 
 
 @dataclass
@@ -80,6 +81,14 @@ class SteamStack:
         if self.rgb:
             return (self.planes[0] + self.planes[1] + self.planes[2]) * np.float32(1.0 / 3.0)
         return self.planes[0]
+
+
+def mask_at_key_resolution(mask: np.ndarray, ssw: int, ssh: int, shape: tuple[int, ...]) -> np.ndarray:
+    """A subsampled plane's mask at the key's resolution (each sample covers its 2**ssw x 2**ssh block)."""
+    full = np.repeat(np.repeat(mask, 1 << ssh, axis=0), 1 << ssw, axis=1)[:shape[0], :shape[1]]
+    if full.shape != tuple(shape):
+        full = np.pad(full, ((0, shape[0] - full.shape[0]), (0, shape[1] - full.shape[1])))
+    return full
 
 
 def _reduce_to(values: np.ndarray, ssw: int, ssh: int) -> np.ndarray:
@@ -149,8 +158,10 @@ def steam_velocities(log_rho: np.ndarray, settings: SteamSettings) -> list[tuple
 
     The per-pixel temporal mean (the background's part, and the unknown residual) is removed; the phase
     correlation of every consecutive pair is summed, and its strongest peaks outside the 3x3 around zero (a
-    layer that does not move is part of the background) are refined to sub-pixel by parabolas. The sign is
-    the layer's: ``log tau_t(x) = L(x + v t)`` (steam rising by 3 px per frame has ``vy = +3``).
+    layer that does not move is part of the background) are refined to sub-pixel by parabolas (a second
+    layer's peak two px away pulls them by up to 0.15 px/frame: the fit check of the layer solve catches what
+    that spoils). The sign is the layer's: ``log tau_t(x) = L(x + v t)`` (steam rising by 3 px per frame has
+    ``vy = +3``).
     """
     n, h, w = log_rho.shape
     if n < 2:
@@ -159,11 +170,15 @@ def steam_velocities(log_rho: np.ndarray, settings: SteamSettings) -> list[tuple
     maps = log_rho
     if factor > 1:
         maps = np.stack([box_reduce(np.ascontiguousarray(m), factor) for m in log_rho])
-    maps = maps - maps.mean(axis=0)
-    spectra = np.fft.rfft2(maps)
-    cross = (spectra[1:] * np.conj(spectra[:-1])).sum(axis=0)
+    mean = maps.mean(axis=0)
+    cross = np.zeros(maps.shape[1:], np.complex128)
+    previous = np.fft.fft2(maps[0] - mean)
+    for t in range(1, n):  # one spectrum at a time: a whole shot's spectra would not fit
+        current = np.fft.fft2(maps[t] - mean)
+        cross += current * np.conj(previous)
+        previous = current
     cross /= np.abs(cross) + 1e-12
-    surface = np.fft.irfft2(cross, s=maps.shape[1:])
+    surface = np.fft.ifft2(cross).real
     reach = min(max(1, settings.max_speed // factor), maps.shape[1] // 2 - 1, maps.shape[2] // 2 - 1)
     if reach < 2:
         return []
@@ -178,15 +193,16 @@ def steam_velocities(log_rho: np.ndarray, settings: SteamSettings) -> list[tuple
         strongest = value if strongest is None else strongest
         if value < settings.min_peak or value < settings.peak_ratio * strongest:
             break
-        dy = _parabola(window, iy, ix, 0) if 0 < iy < 2 * reach else 0.0
-        dx = _parabola(window, iy, ix, 1) if 0 < ix < 2 * reach else 0.0
+        dy = iy - reach + (_parabola(window, iy, ix, 0) if 0 < iy < 2 * reach else 0.0)
+        dx = ix - reach + (_parabola(window, iy, ix, 1) if 0 < ix < 2 * reach else 0.0)
         # frame t+1 is frame t moved by the peak's (dy, dx): the layer coordinate moves the other way
-        found.append((-(ix - reach + dx) * factor, -(iy - reach + dy) * factor))
+        found.append((-dx * factor, -dy * factor))
         search[max(iy - 1, 0):iy + 2, max(ix - 1, 0):ix + 2] = -np.inf
     return found
 
 
 def _parabola(surface: np.ndarray, iy: int, ix: int, axis: int) -> float:
+    """Sub-pixel offset of a peak along one axis, from the parabola through it and its two neighbours."""
     if axis == 0:
         m, z, p = surface[iy - 1, ix], surface[iy, ix], surface[iy + 1, ix]
     else:
@@ -262,8 +278,9 @@ class _Layers:
 
 
 def _residual_transmission(log_rho: np.ndarray, weight: np.ndarray, velocities: Sequence[tuple[float, float]],
-                           shape: tuple[int, int], settings: SteamSettings) -> np.ndarray:
-    """``mu = log M`` (<= 0) at full resolution ``shape``: the least-steamed frame's residual log transmission."""
+                           shape: tuple[int, int], settings: SteamSettings) -> np.ndarray | None:
+    """``mu = log M`` (<= 0) at full resolution ``shape``: the least-steamed frame's residual log transmission;
+    None where the layer model does not explain the frames."""
     from scipy.ndimage import zoom
     from scipy.sparse.linalg import LinearOperator, lsqr
 
@@ -280,11 +297,17 @@ def _residual_transmission(log_rho: np.ndarray, weight: np.ndarray, velocities: 
                               dtype=np.float64)
     solution = lsqr(operator, (model.sqrt_weight * reduced).ravel(), damp=1e-3, iter_lim=settings.iterations)[0]
     mu = model._split(solution)[1]
+    # A steam that is not layers moving at these velocities (it billows, the velocities are off, the pan is not
+    # steady) leaves much of log rho unexplained, and its mu would de-blend what is not steam: keep M = 1 then.
+    fitted = model.matvec(solution) - (model.sqrt_weight * reduced).ravel()
+    mean = (wsum * reduced).sum(axis=0) / np.maximum(wsum.sum(axis=0), 1e-30)
+    spread = (model.sqrt_weight * (reduced - mean)).ravel()
+    explained = 1.0 - float((fitted ** 2).sum()) / max(float((spread ** 2).sum()), 1e-30)
+    if explained < settings.min_explained:
+        return None
     # The data fix mu only up to a constant along each line of the motion: take the clearest pixels of each
     # line as clear. Lines follow the strongest layer's direction (columns for steam that rises).
-    vx, vy = velocities[0]
-    axis = 0 if abs(vy) >= abs(vx) else 1
-    mu = np.minimum(mu - np.quantile(mu, settings.anchor_quantile, axis=axis, keepdims=True), 0.0)
+    mu = np.minimum(mu - _line_quantiles(mu, velocities[0], settings.anchor_quantile), 0.0)
     full = zoom(mu, (shape[0] / h, shape[1] / w), order=1, mode="nearest", grid_mode=True)
     return _fit(full[None].astype(np.float32), shape)[0]
 
@@ -296,6 +319,25 @@ class SteamBackground:
 
     planes: list[np.ndarray]
     velocities: list[tuple[float, float]]
+
+
+def _line_quantiles(values: np.ndarray, velocity: tuple[float, float], quantile: float) -> np.ndarray:
+    """Each pixel's ``quantile`` of ``values`` over the pixels on its line along ``velocity`` (1 px wide lines)."""
+    vx, vy = velocity
+    norm = math.hypot(vx, vy)
+    h, w = values.shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    line = np.rint((xx * vy - yy * vx) / norm).astype(np.int64).ravel()
+    line -= line.min()
+    flat = values.ravel()
+    order = np.lexsort((flat, line))  # by line, then by value
+    counts = np.bincount(line)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    picks = starts + np.floor(quantile * (counts - 1)).astype(np.int64)
+    per_line = flat[order][picks[counts > 0]]
+    table = np.zeros(counts.size, flat.dtype)
+    table[counts > 0] = per_line
+    return table[line].reshape(h, w)
 
 
 def steam_background(stack: SteamStack, colour: Sequence[float],
@@ -323,8 +365,11 @@ def steam_background(stack: SteamStack, colour: Sequence[float],
         log_rho = np.log(np.maximum(rho, 1e-3))
         weight = (np.maximum(dist, 0.0) / max(abs(steam_key), 1e-6)) ** 2
         velocities = steam_velocities(np.where(rho > 0, log_rho, 0.0), settings)
-        if velocities:
-            residual = _residual_transmission(log_rho, weight, velocities, key.shape[1:], settings)
+        solved = _residual_transmission(log_rho, weight, velocities, key.shape[1:], settings) if velocities else None
+        if solved is None:
+            velocities = []
+        else:
+            residual = solved
     transmission = np.maximum(np.exp(residual), MIN_TRANSMISSION).astype(np.float32)
     out = []
     for p, (plane, (ssw, ssh)) in enumerate(zip(stack.planes, stack.subsampling, strict=True)):

@@ -30,8 +30,8 @@ __all__ = ["DEFAULT_FEATHER", "DEFAULT_KERNEL", "RENDERS", "STITCH_RENDERS", "Ba
            "StreamingRender", "canvas_bands", "median_render", "plan_canvas", "resample", "start_values"]
 
 RENDERS = ("average", "median", "min", "max")
-# vo.stitch's render= choices: these combines, and the solvers (super-resolution, JPEG estimation)
-STITCH_RENDERS = (*RENDERS, "sr", "jpeg")
+# vo.stitch's render= choices: these combines, and the solvers (steam model, super-resolution, JPEG estimation)
+STITCH_RENDERS = (*RENDERS, "steam", "sr", "jpeg")
 DEFAULT_KERNEL = "lanczos3"
 DEFAULT_FEATHER = 8  # px over which a frame's weight in the average ramps up from its edge
 PHASE_WEIGHT_FLOOR = 0.1
