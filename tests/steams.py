@@ -3,9 +3,9 @@
 Steam is two layers of value noise (random values on a coarse lattice, smoothly interpolated, two
 octaves) that rise by whole pixels per frame at different speeds, so no interpolator is involved.
 Each layer's opacity is its noise pushed through a smoothstep and scaled to a peak; the layers
-composite as ``1 - (1 - a1) (1 - a2)`` (peak 0.68 where both are dense). Steam is blended in float RGB toward a near-white colour and
-rounded to 8 bits; VapourSynth converts to 4:2:0 (BT.709, limited) and x264 compresses, as a
-broadcast or a BD encode would.
+composite as ``1 - (1 - a1) (1 - a2)`` (peak 0.68 where both are dense). Steam is blended in float
+RGB toward a near-white colour and rounded to 8 bits; VapourSynth converts to 4:2:0 (BT.709,
+limited) and x264 compresses, as a broadcast or a BD encode would.
 
 Images: ``tuning_images()`` (the bundled ``park_detail.png``: the constants of ``ops.steam`` were chosen on
 it) and ``validation_images()`` (``room.png`` and ``tiger.png`` from ``../shared/data``, never tuned on).
