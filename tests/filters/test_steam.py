@@ -9,6 +9,7 @@ import vsovermix as vo
 from tests.conftest import FORMAT_MATRIX
 from vsovermix._vs.frames import plane_view
 from vsovermix.backend import probe_cupy
+from vsovermix.ops.metrics import psnr
 
 
 def odd_size(fmt: vs.VideoFormat, seed: int) -> tuple[int, int]:
@@ -161,3 +162,111 @@ def test_explicit_cupy_without_a_gpu_raises_with_the_install_line(make_clip):
     message = r'backend=.cupy. was asked for.*pip install "vsovermix\[cuda1'
     with pytest.raises(vo.BackendUnavailableError, match=message):
         vo.steam(clip, 2, backend="cupy")
+
+
+# --- mode="model" ------------------------------------------------------------------------------------------
+
+def steamy_clip(fmt=vs.RGB24, frames=7, noise=1.0):
+    """The background of tests/ops/test_steam.py under two rising layers, in ``fmt``; truth as RGB."""
+    from tests.ops.test_steam import background, steamy
+    from vsovermix._vs.frames import clip_from_planes
+
+    seen, alpha = steamy(frames=frames, noise=noise)
+    clip = clip_from_planes([[f[..., c] for c in range(3)] for f in seen], vs.RGB24)
+    clip = clip.std.SetFrameProps(_Matrix=vs.MATRIX_RGB, _Range=vs.Range.RANGE_FULL)
+    if fmt != vs.RGB24:
+        family = vs.core.get_video_format(fmt).color_family
+        clip = clip.resize.Bicubic(format=fmt, **({"matrix_s": "709"} if family == vs.YUV else {}))
+    return clip, background(), alpha
+
+
+def as_rgb(frame_clip):
+    fmt = frame_clip.format
+    if fmt.color_family == vs.YUV:
+        frame_clip = frame_clip.resize.Bicubic(format=vs.RGBS, matrix_in_s="709")
+    elif fmt.id != vs.RGBS:
+        frame_clip = frame_clip.resize.Point(format=vs.RGBS)
+    f = frame_clip.get_frame(0)
+    return np.stack([np.array(plane_view(f, c)) for c in range(3)], axis=-1) * 255.0
+
+
+@pytest.mark.parametrize("fmt", [vs.RGB24, vs.RGB48, vs.RGBS, vs.YUV420P8, vs.YUV444P16, vs.YUV422P10, vs.YUV420PS],
+                         ids=lambda f: vs.core.get_video_format(f).name)
+def test_model_removes_steam_in_every_colour_format(fmt):
+    clip, truth, _ = steamy_clip(fmt)
+    out = vo.steam(clip, 3, backend="numpy")
+    assert out.format.id == clip.format.id and out.num_frames == clip.num_frames
+    frame = out.get_frame(3)
+    assert frame.props["OvrSteamLayers"] >= 1 and len(frame.props["OvrSteamColour"]) == 3
+    minimum = vo.steam(clip, 3, mode="min", backend="numpy")
+    model_db = psnr(as_rgb(out[3]), truth, 255.0)
+    assert model_db > psnr(as_rgb(minimum[3]), truth, 255.0) + 4.0, model_db
+
+
+@pytest.mark.parametrize("fmt", [vs.GRAY8, vs.GRAYS])
+def test_model_on_gray(fmt):
+    clip, truth, _ = steamy_clip(vs.RGB24)
+    gray = clip.std.ShufflePlanes(1, vs.GRAY).std.SetFrameProps(_Matrix=vs.MATRIX_UNSPECIFIED)
+    if fmt == vs.GRAYS:
+        gray = gray.resize.Point(format=vs.GRAYS)
+    out = vo.steam(gray, 3, backend="numpy", colour=242 if fmt == vs.GRAY8 else 242 / 255)
+    scale = 255.0 if fmt == vs.GRAYS else 1.0
+    got = np.array(plane_view(out.get_frame(3), 0), np.float64) * scale
+    low = np.array(plane_view(vo.steam(gray, 3, mode="min", backend="numpy").get_frame(3), 0), np.float64) * scale
+    assert psnr(got, truth[..., 1], 255.0) > psnr(low, truth[..., 1], 255.0) + 3.0
+
+
+def test_yuv_model_is_not_tinted():
+    # The same shot as RGB and as 4:2:0: the mean colour error where steam covered every frame is no worse in YUV.
+    rgb, truth, alpha = steamy_clip(vs.RGB24)
+    yuv, _, _ = steamy_clip(vs.YUV420P8)
+    steamed = alpha.min(axis=0) > 0.1
+    errors = {}
+    for name, clip in (("rgb", rgb), ("yuv", yuv)):
+        out = as_rgb(vo.steam(clip, 3, backend="numpy")[3])
+        errors[name] = float(np.abs(out - truth)[steamed].mean())
+    independent = as_rgb(vo.steam(yuv, 3, mode="min", backend="numpy")[3])
+    assert errors["yuv"] <= errors["rgb"] + 1.0, errors
+    assert errors["yuv"] < 0.5 * float(np.abs(independent - truth)[steamed].mean())
+
+
+def test_whole_shot_is_computed_once_and_is_every_frame(monkeypatch):
+    import vsovermix.filters.steam as steam_filter
+
+    calls = []
+    real = steam_filter.steam_background
+    monkeypatch.setattr(steam_filter, "steam_background", lambda *a, **k: calls.append(1) or real(*a, **k))
+    clip, truth, _ = steamy_clip(vs.RGB24, frames=9)
+    clip = vs.core.std.FrameEval(clip, lambda n, c=clip: c.std.SetFrameProps(Index=n), clip_src=clip)
+    out = vo.steam(clip, None, backend="numpy")
+    digests = [digest(out.get_frame(n)) for n in (8, 0, 4)]
+    assert len(set(digests)) == 1 and len(calls) == 1
+    assert [out.get_frame(n).props["Index"] for n in (2, 7)] == [2, 7]  # each frame keeps its own props
+    darkest = vo.steam(clip, None, mode="min", backend="numpy")
+    assert psnr(as_rgb(out[0]), truth, 255.0) > psnr(as_rgb(darkest[0]), truth, 255.0) + 3.0
+
+
+def test_model_random_access_equals_linear_render():
+    clip, _, _ = steamy_clip(vs.YUV420P8, frames=12)
+    linear = [digest(f) for f in vo.steam(clip, 3, backend="numpy").frames()]
+    order = list(range(12))
+    random.Random(2).shuffle(order)
+    seeking = vo.steam(clip, 3, backend="numpy")
+    assert [digest(seeking.get_frame(n)) for n in order] == [linear[n] for n in order]
+
+
+def test_a_given_colour_is_used():
+    clip, _, _ = steamy_clip(vs.RGB24)
+    frame = vo.steam(clip, 3, colour=[240, 242, 246], backend="numpy").get_frame(3)
+    assert list(frame.props["OvrSteamColour"]) == [240.0, 242.0, 246.0]
+
+
+def test_whole_shot_that_does_not_fit_in_memory_says_how_much(monkeypatch):
+    import vsovermix.filters.steam as steam_filter
+
+    monkeypatch.setattr(steam_filter, "available_host_bytes", lambda: 1 << 20)
+    clip = vs.core.std.BlankClip(format=vs.YUV420P8, width=1920, height=1080, length=200)
+    with pytest.raises(vo.InsufficientMemoryError,
+                       match=r"\(vsovermix\.steam\) tr=None over 200 frames of 1920x1080 needs about [\d.]+ GiB of "
+                             r"host memory, 1 MiB is available; pass a radius instead"):
+        vo.steam(clip, None)

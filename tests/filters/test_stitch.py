@@ -203,3 +203,29 @@ def test_backends_agree_on_a_still(cupy):
         for p in range(3):
             diff = np.abs(np.asarray(got[p], dtype=np.int32) - np.asarray(want[p], dtype=np.int32))
             assert diff.max() <= 1, p  # float sums in another order may round the other way
+
+
+def test_stitch_steam_render_over_a_pan():
+    from tests.steams import rgb_frames, steamy_shot, tuning_images
+
+    shot = steamy_shot(tuning_images()[0], frames=12, size=(320, 180), motion="pan", crf=None)
+    pan = vo.estimate_pan(shot.clip, non_translation="ignore")
+    stills = {render: vo.stitch(shot.clip, render=render, pan=pan) for render in ("steam", "min")}
+    frame = stills["steam"].get_frame(0)
+    assert frame.props["OvrRender"] == "steam" and stills["steam"].format.id == shot.clip.format.id
+    # the scene: the source reduced 3x from frame 0's crop; every frame covers columns 26..320, rows 8..180
+    from tests.steams import _image, _reduced
+
+    source = _image(tuning_images()[0])
+    if source.shape[1] < 320 * 3 + 7 * 12:
+        source = np.repeat(np.repeat(source, 2, axis=0), 2, axis=1)
+    truth = _reduced(source[:180 * 3, :320 * 3], 3)[8:180, 26:320]
+    scores = {r: psnr(rgb_frames(still)[0][8:180, 26:320], truth, 255.0) for r, still in stills.items()}
+    assert scores["steam"] > scores["min"] + 0.3, scores
+
+
+def test_stitch_colour_is_for_the_steam_render_only():
+    clip, _ = pan_clip()
+    with pytest.raises(vo.InvalidArgumentError, match=r"colour is for render='steam' only, got it with "
+                                                      r"render='average'"):
+        vo.stitch(clip, colour=[255, 255, 255])

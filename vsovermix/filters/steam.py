@@ -9,7 +9,7 @@ import numpy as np
 import vapoursynth as vs
 
 from .._memory import available_host_bytes, check_fits
-from .._vs.depth import is_full_range, unit_transform
+from .._vs.depth import black_value, is_full_range, unit_transform
 from .._vs.formats import check_clip, check_planes, plane_subsampling
 from .._vs.frames import new_frame, peak_value, plane_to_float, plane_view, write_float_plane
 from .._vs.windows import distinct_frames, map_window
@@ -177,9 +177,9 @@ def _model_estimate(clip: vs.VideoNode, processed: tuple[int, ...], colour: tupl
     def estimate(planes: list[list[np.ndarray]], valid: list[np.ndarray] | None, centre: vs.VideoFrame) -> Estimate:
         stack = SteamStack([np.stack(p) for p in planes], subsampling, fmt.color_family == vs.RGB,
                            None if valid is None else np.stack(valid))
-        used = colour if colour is not None else \
-            estimate_steam_colour(stack, white_colour(fmt, is_full_range(fmt, centre.props)))
-        result = steam_background(stack, used)
+        full = is_full_range(fmt, centre.props)
+        used = colour if colour is not None else estimate_steam_colour(stack, white_colour(fmt, full))
+        result = steam_background(stack, used, black=black_value(fmt, 0, full))
         return ({p: _clamp(result.planes[p], fmt, p) for p in processed},
                 {"OvrSteamColour": [float(v) for v in used], "OvrSteamLayers": len(result.velocities)})
 

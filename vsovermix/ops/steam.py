@@ -187,7 +187,9 @@ def steam_velocities(log_rho: np.ndarray, settings: SteamSettings) -> list[tuple
     search[reach - 1:reach + 2, reach - 1:reach + 2] = -np.inf
     found: list[tuple[float, float]] = []
     strongest = None
-    for _ in range(settings.max_layers):
+    # Each layer is an image of unknowns besides mu: with fewer than two frames per unknown image the layers fit
+    # anything (3 frames, 3 "layers": every pixel explained, nothing learnt).
+    for _ in range(min(settings.max_layers, n // 2 - 1)):
         iy, ix = np.unravel_index(int(np.argmax(search)), search.shape)
         value = float(search[iy, ix])
         strongest = value if strongest is None else strongest
@@ -277,39 +279,58 @@ class _Layers:
         return np.concatenate([*(v.ravel() for v in layers), -y.sum(axis=0).ravel()])
 
 
-def _residual_transmission(log_rho: np.ndarray, weight: np.ndarray, velocities: Sequence[tuple[float, float]],
-                           shape: tuple[int, int], settings: SteamSettings) -> np.ndarray | None:
-    """``mu = log M`` (<= 0) at full resolution ``shape``: the least-steamed frame's residual log transmission;
-    None where the layer model does not explain the frames."""
-    from scipy.ndimage import zoom
+def _reduced_log_rho(log_rho: np.ndarray, weight: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray]:
+    """``log_rho`` averaged over ``factor`` x ``factor`` blocks by ``weight``, and the blocks' weights (max 1)."""
+    n, height, width = log_rho.shape
+    h, w = max(1, height // factor), max(1, width // factor)
+    cut = (slice(None), slice(0, h * factor), slice(0, w * factor))
+    wsum = weight[cut].reshape(n, h, factor, w, factor).sum(axis=(2, 4), dtype=np.float64)
+    lsum = (weight * log_rho)[cut].reshape(n, h, factor, w, factor).sum(axis=(2, 4), dtype=np.float64)
+    reduced = np.where(wsum > 0, lsum / np.maximum(wsum, 1e-30), 0.0)
+    return reduced, wsum / max(float(wsum.max()), 1e-30)
+
+
+def _layer_fit(reduced: np.ndarray, wsum: np.ndarray, velocities: Sequence[tuple[float, float]],
+               iterations: int) -> tuple[np.ndarray, float]:
+    """The layer solve on a reduced grid (velocities in its px): ``mu``, and the share of the weighted temporal
+    variance of ``reduced`` that the layers explain."""
     from scipy.sparse.linalg import LinearOperator, lsqr
 
-    f = settings.reduce
-    n = log_rho.shape[0]
-    h, w = max(1, shape[0] // f), max(1, shape[1] // f)
-    cut = (slice(None), slice(0, h * f), slice(0, w * f))
-    wsum = weight[cut].reshape(n, h, f, w, f).sum(axis=(2, 4), dtype=np.float64)
-    lsum = (weight * log_rho)[cut].reshape(n, h, f, w, f).sum(axis=(2, 4), dtype=np.float64)
-    reduced = np.where(wsum > 0, lsum / np.maximum(wsum, 1e-30), 0.0)
-    wsum /= max(float(wsum.max()), 1e-30)
-    model = _Layers(n, h, w, [(vx / f, vy / f) for vx, vy in velocities], np.sqrt(wsum))
+    n, h, w = reduced.shape
+    model = _Layers(n, h, w, velocities, np.sqrt(wsum))
     operator = LinearOperator((n * h * w, model.unknowns), matvec=model.matvec, rmatvec=model.rmatvec,
                               dtype=np.float64)
-    solution = lsqr(operator, (model.sqrt_weight * reduced).ravel(), damp=1e-3, iter_lim=settings.iterations)[0]
-    mu = model._split(solution)[1]
-    # A steam that is not layers moving at these velocities (it billows, the velocities are off, the pan is not
-    # steady) leaves much of log rho unexplained, and its mu would de-blend what is not steam: keep M = 1 then.
-    fitted = model.matvec(solution) - (model.sqrt_weight * reduced).ravel()
+    data = (model.sqrt_weight * reduced).ravel()
+    solution = lsqr(operator, data, damp=1e-3, iter_lim=iterations)[0]
+    misfit = model.matvec(solution) - data
     mean = (wsum * reduced).sum(axis=0) / np.maximum(wsum.sum(axis=0), 1e-30)
     spread = (model.sqrt_weight * (reduced - mean)).ravel()
-    explained = 1.0 - float((fitted ** 2).sum()) / max(float((spread ** 2).sum()), 1e-30)
+    explained = 1.0 - float((misfit ** 2).sum()) / max(float((spread ** 2).sum()), 1e-30)
+    return model._split(solution)[1], explained
+
+
+def _residual_transmission(log_rho: np.ndarray, weight: np.ndarray, velocities: list[tuple[float, float]],
+                           shape: tuple[int, int], settings: SteamSettings) -> tuple[np.ndarray, list] | None:
+    """``mu = log M`` (<= 0) at full resolution ``shape``, the least-steamed frame's residual log transmission,
+    and the velocities; None where the layer model does not explain the frames.
+
+    (Refining the velocities by the fit was tried: the share explained moves by 1e-4 between 3.14 and 3 px/frame
+    and a short trial solve ranks them wrongly, so the correlation's parabola stands.)"""
+    from scipy.ndimage import zoom
+
+    f = settings.reduce
+    reduced, wsum = _reduced_log_rho(log_rho, weight, f)
+    mu, explained = _layer_fit(reduced, wsum, [(vx / f, vy / f) for vx, vy in velocities], settings.iterations)
+    # A steam that is not layers moving at these velocities (it billows, the pan is not steady) leaves much of
+    # log rho unexplained, and its mu would de-blend what is not steam: keep M = 1 then.
     if explained < settings.min_explained:
         return None
     # The data fix mu only up to a constant along each line of the motion: take the clearest pixels of each
     # line as clear. Lines follow the strongest layer's direction (columns for steam that rises).
     mu = np.minimum(mu - _line_quantiles(mu, velocities[0], settings.anchor_quantile), 0.0)
+    h, w = mu.shape
     full = zoom(mu, (shape[0] / h, shape[1] / w), order=1, mode="nearest", grid_mode=True)
-    return _fit(full[None].astype(np.float32), shape)[0]
+    return _fit(full[None].astype(np.float32), shape)[0], velocities
 
 
 @dataclass(frozen=True)
@@ -340,12 +361,13 @@ def _line_quantiles(values: np.ndarray, velocity: tuple[float, float], quantile:
     return table[line].reshape(h, w)
 
 
-def steam_background(stack: SteamStack, colour: Sequence[float],
-                     settings: SteamSettings = SteamSettings()) -> SteamBackground:
+def steam_background(stack: SteamStack, colour: Sequence[float], settings: SteamSettings = SteamSettings(),
+                     black: float = 0.0) -> SteamBackground:
     """The background behind the steam of ``stack``.
 
-    ``colour`` is the steam's colour in code values, one per plane. Pixels no frame saw (``valid`` all
-    False) hold the plain mean of the frames there (every frame is then used).
+    ``colour`` is the steam's colour in code values, one per plane; ``black`` the key's black (the de-blend
+    never takes the key below it). Pixels no frame saw (``valid`` all False) hold the plain mean of the frames
+    there (every frame is then used).
     """
     key = stack.key()
     steam_key = float(np.mean(colour[:3])) if stack.rgb else float(colour[0])
@@ -369,8 +391,11 @@ def steam_background(stack: SteamStack, colour: Sequence[float],
         if solved is None:
             velocities = []
         else:
-            residual = solved
-    transmission = np.maximum(np.exp(residual), MIN_TRANSMISSION).astype(np.float32)
+            residual, velocities = solved
+    # A background is no darker than black: de-blending the key past it says the residual was overestimated.
+    room = np.maximum(sign * (np.float32(steam_key) - np.float32(black)), 1e-6)
+    transmission = np.maximum(np.maximum(np.exp(residual), MIN_TRANSMISSION), np.minimum(farthest / room, 1.0))
+    transmission = transmission.astype(np.float32)
     out = []
     for p, (plane, (ssw, ssh)) in enumerate(zip(stack.planes, stack.subsampling, strict=True)):
         shape = plane.shape[1:]

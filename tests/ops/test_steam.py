@@ -1,0 +1,105 @@
+"""The steam model on stacks with a known answer: a still background under two rising value-noise layers."""
+
+import functools
+
+import numpy as np
+import pytest
+
+from tests.steams import steam_layers
+from vsovermix._png import read_png
+from vsovermix.demo import PAN_SAMPLE
+from vsovermix.ops.metrics import psnr
+from vsovermix.ops.resample import box_reduce
+from vsovermix.ops.steam import SteamSettings, SteamStack, estimate_steam_colour, steam_background, steam_velocities
+
+STEAM = np.array([240.0, 242.0, 246.0], np.float32)
+SIZE = (160, 224)  # height, width
+
+
+@functools.cache
+def background() -> np.ndarray:
+    image = read_png(PAN_SAMPLE)[..., :3].astype(np.float32)
+    return np.stack([box_reduce(np.ascontiguousarray(image[:SIZE[0] * 4, :SIZE[1] * 4, c]), 4) for c in range(3)],
+                    axis=-1)
+
+
+def steamy(frames=7, seed=0, noise=0.0):
+    alpha = steam_layers(*SIZE, frames, seed=seed, cells=(40, 64))
+    rng = np.random.default_rng(seed)
+    seen = background()[None] * (1 - alpha[..., None]) + STEAM * alpha[..., None]
+    seen = np.clip(np.floor(seen + rng.normal(0, noise, seen.shape) + 0.5), 0, 255).astype(np.float32)
+    return seen, alpha
+
+
+def rgb_stack(seen):
+    return SteamStack([np.ascontiguousarray(seen[..., c]) for c in range(3)], [(0, 0)] * 3, True)
+
+
+def test_velocities_of_two_layers_rising_3_and_5_px_per_frame():
+    _, alpha = steamy(frames=9)
+    log_rho = np.log(1 - alpha) - np.log(1 - alpha).max(axis=0)
+    found = steam_velocities(log_rho.astype(np.float32), SteamSettings())
+    assert abs(found[0][1] - 3) < 0.35 and abs(found[0][0]) < 0.1, found  # the stronger layer first
+    assert any(abs(vy - 5) < 0.35 and abs(vx) < 0.1 for vx, vy in found[1:]), found
+
+
+def test_steam_colour_is_where_the_colour_lines_meet():
+    seen, _ = steamy(noise=1.0)
+    colour = estimate_steam_colour(rgb_stack(seen), (255.0, 255.0, 255.0))
+    np.testing.assert_allclose(colour, STEAM, atol=3.0)
+
+
+def test_residual_steam_over_every_frame_is_solved_from_the_steam_motion():
+    seen, alpha = steamy(noise=1.0)
+    never_clear = alpha.min(axis=0) > 0.05
+    assert never_clear.mean() > 0.3  # the case the per-pixel minimum cannot solve
+    result = steam_background(rgb_stack(seen), STEAM)
+    assert len(result.velocities) >= 1
+    out = np.clip(np.stack(result.planes, axis=-1), 0, 255)
+    truth = background()
+    minimum = seen.min(axis=0)
+    assert psnr(out, truth, 255.0) > psnr(minimum, truth, 255.0) + 6.0
+    # where every frame is steamed the least-steamed frame is de-blended, not left as it is
+    assert np.abs(out - truth)[never_clear].mean() < 0.5 * np.abs(minimum - truth)[never_clear].mean()
+
+
+def test_without_steam_motion_the_key_is_the_least_steamed_frame_and_chroma_follows_it():
+    # Three frames, the steam in a different place in each but not moving as a layer: no velocity is used.
+    truth = background()
+    rng = np.random.default_rng(3)
+    alphas = [np.zeros(SIZE, np.float32) for _ in range(3)]
+    for k, a in enumerate(alphas):
+        a[:, k * 70:k * 70 + 80] = rng.uniform(0.2, 0.6)
+    seen = np.stack([truth * (1 - a[..., None]) + STEAM * a[..., None] for a in alphas]).astype(np.float32)
+    result = steam_background(rgb_stack(seen), STEAM)
+    out = np.stack(result.planes, axis=-1)
+    seen_clear = np.stack(alphas).min(axis=0) == 0
+    np.testing.assert_allclose(out[seen_clear], truth[seen_clear], atol=0.01)
+
+
+def test_yuv_chroma_is_de_blended_with_the_luma_decision():
+    # YUV built from RGB by an affine map (BT.709 weights): the model is the same in any affine colour space.
+    seen, _ = steamy(noise=0.0)
+    matrix = np.array([[0.2126, 0.7152, 0.0722], [-0.1146, -0.3854, 0.5], [0.5, -0.4542, -0.0458]], np.float32)
+    yuv = seen @ matrix.T + np.array([0, 128, 128], np.float32)
+    truth = background() @ matrix.T + np.array([0, 128, 128], np.float32)
+    colour = STEAM @ matrix.T + np.array([0, 128, 128], np.float32)
+    stack = SteamStack([np.ascontiguousarray(yuv[..., 0]),
+                        np.ascontiguousarray(yuv[:, ::2, ::2, 1]), np.ascontiguousarray(yuv[:, ::2, ::2, 2])],
+                       [(0, 0), (1, 1), (1, 1)], False)
+    # chroma subsampled by taking every other sample: compare it with the truth's at the same samples
+    out = steam_background(stack, tuple(colour)).planes
+    independent_min = [yuv[:, ::2, ::2, c].min(axis=0) for c in (1, 2)]
+    for c in (1, 2):
+        target = truth[::2, ::2, c]
+        assert np.abs(out[c] - target).mean() < 0.5 * np.abs(independent_min[c - 1] - target).mean()
+
+
+@pytest.mark.parametrize("frames", [1, 2])
+def test_tiny_windows(frames):
+    seen, _ = steamy(frames=frames)
+    out = steam_background(rgb_stack(seen), STEAM).planes
+    if frames == 1:
+        for c in range(3):
+            np.testing.assert_allclose(out[c], seen[0, ..., c], atol=1e-3)
+    assert all(np.isfinite(p).all() for p in out)
