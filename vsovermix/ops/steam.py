@@ -49,7 +49,8 @@ MIN_TRANSMISSION = 0.3  # the model never de-blends more than opacity 0.7 (where
 class SteamSettings:
     """Constants of the steam model (chosen on the tuning set of ``tests/steams.py``)."""
 
-    reduce: int = 4            # the layer solve's grid: every ``reduce`` x ``reduce`` px (steam is smooth)
+    reduce: int = 4            # the layer solve's grid: every ``reduce`` x ``reduce`` px up to 720 lines (steam is
+    #                            smooth), twice that at 1080p (steam is as many px larger as the frame is)
     max_layers: int = 3        # steam layers with their own velocity
     peak_ratio: float = 0.3    # a velocity peak counts when at least this share of the strongest
     min_peak: float = 0.01     # ... and this strong in absolute terms (a random surface's peaks are ~1/sqrt(px))
@@ -278,6 +279,20 @@ class _Layers:
                 values[iy + 1:iy + 1 + h, ix + 1:ix + 1 + w] += fy * fx * y[t]
         return np.concatenate([*(v.ravel() for v in layers), -y.sum(axis=0).ravel()])
 
+    def column_norms(self) -> np.ndarray:
+        """The Euclidean norm of each unknown's column (LSQR converges far faster on unit columns)."""
+        weight = self.sqrt_weight ** 2
+        layers = [np.zeros((hh, ww)) for *_, hh, ww in self.layers]
+        h, w = self.h, self.w
+        for t in range(self.n):
+            for layer, values in zip(self.layers, layers, strict=True):
+                iy, ix, fy, fx = self._where(layer, t)
+                values[iy:iy + h, ix:ix + w] += ((1 - fy) * (1 - fx)) ** 2 * weight[t]
+                values[iy:iy + h, ix + 1:ix + 1 + w] += ((1 - fy) * fx) ** 2 * weight[t]
+                values[iy + 1:iy + 1 + h, ix:ix + w] += (fy * (1 - fx)) ** 2 * weight[t]
+                values[iy + 1:iy + 1 + h, ix + 1:ix + 1 + w] += (fy * fx) ** 2 * weight[t]
+        return np.sqrt(np.concatenate([*(v.ravel() for v in layers), weight.sum(axis=0).ravel()]))
+
 
 def _reduced_log_rho(log_rho: np.ndarray, weight: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray]:
     """``log_rho`` averaged over ``factor`` x ``factor`` blocks by ``weight``, and the blocks' weights (max 1)."""
@@ -298,10 +313,13 @@ def _layer_fit(reduced: np.ndarray, wsum: np.ndarray, velocities: Sequence[tuple
 
     n, h, w = reduced.shape
     model = _Layers(n, h, w, velocities, np.sqrt(wsum))
-    operator = LinearOperator((n * h * w, model.unknowns), matvec=model.matvec, rmatvec=model.rmatvec,
-                              dtype=np.float64)
+    # Solved for z = D x with D the column norms (a Jacobi preconditioner): unknowns no frame sees stay 0.
+    norms = model.column_norms()
+    scale = np.where(norms > 1e-12, 1.0 / np.maximum(norms, 1e-12), 0.0)
+    operator = LinearOperator((n * h * w, model.unknowns), matvec=lambda z: model.matvec(scale * z),
+                              rmatvec=lambda y: scale * model.rmatvec(y), dtype=np.float64)
     data = (model.sqrt_weight * reduced).ravel()
-    solution = lsqr(operator, data, damp=1e-3, iter_lim=iterations)[0]
+    solution = scale * lsqr(operator, data, damp=1e-3, iter_lim=iterations)[0]
     misfit = model.matvec(solution) - data
     mean = (wsum * reduced).sum(axis=0) / np.maximum(wsum.sum(axis=0), 1e-30)
     spread = (model.sqrt_weight * (reduced - mean)).ravel()
@@ -318,7 +336,7 @@ def _residual_transmission(log_rho: np.ndarray, weight: np.ndarray, velocities: 
     and a short trial solve ranks them wrongly, so the correlation's parabola stands.)"""
     from scipy.ndimage import zoom
 
-    f = settings.reduce
+    f = settings.reduce * max(1, round(shape[0] / 720))
     reduced, wsum = _reduced_log_rho(log_rho, weight, f)
     mu, explained = _layer_fit(reduced, wsum, [(vx / f, vy / f) for vx, vy in velocities], settings.iterations)
     # A steam that is not layers moving at these velocities (it billows, the pan is not steady) leaves much of
