@@ -3,7 +3,7 @@
 Usage Example::
 
     import vapoursynth as vs, vsovermix as vo
-    clip = vo.steam(clip, tr=3)            # darkest pixel over 7 frames: removes moving steam
+    clip = vo.steam(clip, tr=3)            # the background behind moving steam, from 7 frames
     still = vo.stitch(pan_clip)            # a camera pan collapsed into one still of the whole scene
 
 Imports neither CuPy nor anything heavy: the backend is chosen when a filter is called.

@@ -1,10 +1,9 @@
 """``vsovermix demo``: three stages built from the bundled public-domain sample images.
 
 **Steam.** A still background (a static camera on a drawn background) with a bright translucent steam
-layer drifting up over it, blended in 8-bit RGB. ``vo.steam`` takes the darkest value of each pixel
-and channel over 7 frames; the result is compared with the steam-free background. RGB, because white
-steam brightens every RGB channel, so a per-channel minimum is exactly right there (in YUV the chroma
-planes are reduced independently of luma, which tints patches that steam covered in every frame).
+layer drifting up over it, blended in 8-bit RGB. ``vo.steam``'s steam model estimates the background
+from 7 frames (the least-steamed frame of each pixel, de-blended); the result is compared with the
+steam-free background.
 
 **Telecine.** A film pan hard-telecined 3:2 with ``std``, one frame cut mid-cycle as an edit
 after telecine does; ``vo.detelecine`` gives the film frames back, without a combed or repeated one.
