@@ -58,6 +58,9 @@ class SteamSettings:
     iterations: int = 300      # LSQR iterations of the layer solve
     anchor_quantile: float = 0.9  # along each motion line, the clearest 10 % of pixels are taken as clear
     min_explained: float = 0.95   # share of log rho's temporal variance the layers must explain to be used
+    max_control_ratio: float = 0.3  # ... and their misfit at most this share of the misfit with the velocities
+    #                                 turned 90 degrees (0.04-0.08 on true layers, > 1 on a pan they do not fit)
+    control_iterations: int = 100   # LSQR iterations of that check
 
 
 @dataclass
@@ -343,6 +346,17 @@ def _residual_transmission(log_rho: np.ndarray, weight: np.ndarray, velocities: 
     # log rho unexplained, and its mu would de-blend what is not steam: keep M = 1 then.
     if explained < settings.min_explained:
         return None
+    # With as many free patterns as layers, a fit explains much of any stack: the velocities must matter. The
+    # same fit with every velocity turned by 90 degrees (a control, on a grid twice as coarse) must leave many
+    # times the misfit, or the layers are not what moves.
+    g = 2 * f
+    coarse, coarse_wsum = _reduced_log_rho(log_rho, weight, g)
+    fitted = _layer_fit(coarse, coarse_wsum, [(vx / g, vy / g) for vx, vy in velocities],
+                        settings.control_iterations)[1]
+    control = _layer_fit(coarse, coarse_wsum, [(vy / g, -vx / g) for vx, vy in velocities],
+                         settings.control_iterations)[1]
+    if (1.0 - fitted) > settings.max_control_ratio * max(1.0 - control, 1e-12):
+        return None
     # The data fix mu only up to a constant along each line of the motion: take the clearest pixels of each
     # line as clear. Lines follow the strongest layer's direction (columns for steam that rises).
     mu = np.minimum(mu - _line_quantiles(mu, velocities[0], settings.anchor_quantile), 0.0)
@@ -404,7 +418,12 @@ def steam_background(stack: SteamStack, colour: Sequence[float], settings: Steam
     if stack.frames >= 2:
         log_rho = np.log(np.maximum(rho, 1e-3))
         weight = (np.maximum(dist, 0.0) / max(abs(steam_key), 1e-6)) ** 2
-        velocities = steam_velocities(np.where(rho > 0, log_rho, 0.0), settings)
+        # Where the background is near the steam's colour, rho is noise over noise (and 0 where a frame sits past
+        # the colour): those pixels would show the background's pattern as motion. Each pixel counts by a static
+        # confidence (how far its least-steamed frame is from the colour), which adds no motion of its own.
+        confidence = np.minimum(farthest / (0.25 * max(abs(steam_key), 1e-6)), 1.0)
+        velocities = steam_velocities(np.where(rho > 0, np.maximum(log_rho, np.log(0.05)), 0.0) * confidence,
+                                      settings)
         solved = _residual_transmission(log_rho, weight, velocities, key.shape[1:], settings) if velocities else None
         if solved is None:
             velocities = []
