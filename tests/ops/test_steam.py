@@ -103,3 +103,26 @@ def test_tiny_windows(frames):
         for c in range(3):
             np.testing.assert_allclose(out[c], seen[0, ..., c], atol=1e-3)
     assert all(np.isfinite(p).all() for p in out)
+
+
+def test_layers_are_dropped_when_turning_their_velocities_fits_as_well():
+    # Steam drifting 0.6 px per frame: its layer explains 98.7 % of the frames, but so does a layer moving
+    # sideways (to first order any slow drift is any other), so the motion says nothing: no residual from it.
+    import dataclasses
+
+    from scipy.ndimage import shift
+
+    from tests.steams import value_noise
+    from vsovermix.ops.steam import _residual_transmission
+
+    height, width = SIZE
+    base = np.log(1 - 0.6 * value_noise(height + 20, width + 20, 40, np.random.default_rng(1)))
+    slow = np.stack([shift(base, (0.6 * t, 0), order=1)[10:10 + height, 10:10 + width] for t in range(7)])
+    weight = np.ones_like(slow)
+    settings = SteamSettings()
+    assert _residual_transmission(slow, weight, [(0.0, 0.6)], SIZE, settings) is None
+    unchecked = dataclasses.replace(settings, max_control_ratio=1e9)
+    assert _residual_transmission(slow, weight, [(0.0, 0.6)], SIZE, unchecked) is not None
+    # layers that do move as given pass
+    rising = np.log(1 - steam_layers(*SIZE, 7, cells=(40, 64)))
+    assert _residual_transmission(rising, weight, [(0.0, 3.0), (0.0, 5.0)], SIZE, settings) is not None
