@@ -55,6 +55,9 @@ class SteamSettings:
     peak_ratio: float = 0.3    # a velocity peak counts when at least this share of the strongest
     min_peak: float = 0.01     # ... and this strong in absolute terms (a random surface's peaks are ~1/sqrt(px))
     max_speed: int = 24        # px per frame searched for steam motion
+    min_motion_rho: float = 0.05  # the motion search sees rho clipped here (near-0 rho is noise, not steam)
+    confident_distance: float = 0.25  # ... and a pixel in full once its least-steamed frame is this share of
+    #                                   the steam's key value away from it (less: in proportion)
     iterations: int = 300      # LSQR iterations of the layer solve
     anchor_quantile: float = 0.9  # along each motion line, the clearest 10 % of pixels are taken as clear
     min_explained: float = 0.95   # share of log rho's temporal variance the layers must explain to be used
@@ -340,17 +343,12 @@ def _residual_transmission(log_rho: np.ndarray, weight: np.ndarray, velocities: 
     from scipy.ndimage import zoom
 
     f = settings.reduce * max(1, round(shape[0] / 720))
-    reduced, wsum = _reduced_log_rho(log_rho, weight, f)
-    mu, explained = _layer_fit(reduced, wsum, [(vx / f, vy / f) for vx, vy in velocities], settings.iterations)
-    # A steam that is not layers moving at these velocities (it billows, the pan is not steady) leaves much of
-    # log rho unexplained, and its mu would de-blend what is not steam: keep M = 1 then.
-    if explained < settings.min_explained:
-        return None
     # With as many free patterns as layers, a fit explains much of any stack: the velocities must matter. The
     # same fit with every velocity turned by 90 degrees (a control, on a grid twice as coarse) must leave many
-    # times the misfit, or the layers are not what moves. (Predicting a frame left out of the fit was tried
-    # instead: on the coarse grid it rejects layers that help, a gray test stack at 0.61 of the mean's error
-    # against 0.37-0.44 on the pan that fails; on the solve's grid, unknowns seen by one frame make it wild.)
+    # times the misfit, or the layers are not what moves. Checked first: it is the cheap one. (Predicting a
+    # frame left out of the fit was tried instead: on the coarse grid it rejects layers that help, a gray test
+    # stack at 0.61 of the mean's error against 0.37-0.44 on the pan that fails; on the solve's grid, unknowns
+    # seen by one frame make it wild.)
     g = 2 * f
     coarse, coarse_wsum = _reduced_log_rho(log_rho, weight, g)
     fitted = _layer_fit(coarse, coarse_wsum, [(vx / g, vy / g) for vx, vy in velocities],
@@ -358,6 +356,12 @@ def _residual_transmission(log_rho: np.ndarray, weight: np.ndarray, velocities: 
     control = _layer_fit(coarse, coarse_wsum, [(vy / g, -vx / g) for vx, vy in velocities],
                          settings.control_iterations)[1]
     if (1.0 - fitted) > settings.max_control_ratio * max(1.0 - control, 1e-12):
+        return None
+    reduced, wsum = _reduced_log_rho(log_rho, weight, f)
+    mu, explained = _layer_fit(reduced, wsum, [(vx / f, vy / f) for vx, vy in velocities], settings.iterations)
+    # A steam that is not layers moving at these velocities (it billows, the pan is not steady) leaves much of
+    # log rho unexplained, and its mu would de-blend what is not steam: keep M = 1 then.
+    if explained < settings.min_explained:
         return None
     # The data fix mu only up to a constant along each line of the motion: take the clearest pixels of each
     # line as clear. Lines follow the strongest layer's direction (columns for steam that rises).
@@ -423,9 +427,9 @@ def steam_background(stack: SteamStack, colour: Sequence[float], settings: Steam
         # Where the background is near the steam's colour, rho is noise over noise (and 0 where a frame sits past
         # the colour): those pixels would show the background's pattern as motion. Each pixel counts by a static
         # confidence (how far its least-steamed frame is from the colour), which adds no motion of its own.
-        confidence = np.minimum(farthest / (0.25 * max(abs(steam_key), 1e-6)), 1.0)
-        velocities = steam_velocities(np.where(rho > 0, np.maximum(log_rho, np.log(0.05)), 0.0) * confidence,
-                                      settings)
+        confidence = np.minimum(farthest / (settings.confident_distance * max(abs(steam_key), 1e-6)), 1.0)
+        floor = np.float64(math.log(settings.min_motion_rho))  # float64: the correlation sums many frames
+        velocities = steam_velocities(np.where(rho > 0, np.maximum(log_rho, floor), 0.0) * confidence, settings)
         solved = _residual_transmission(log_rho, weight, velocities, key.shape[1:], settings) if velocities else None
         if solved is None:
             velocities = []
