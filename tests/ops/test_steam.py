@@ -10,7 +10,14 @@ from vsovermix._png import read_png
 from vsovermix.demo import PAN_SAMPLE
 from vsovermix.ops.metrics import psnr
 from vsovermix.ops.resample import box_reduce
-from vsovermix.ops.steam import SteamSettings, SteamStack, estimate_steam_colour, steam_background, steam_velocities
+from vsovermix.ops.steam import (
+    SteamSettings,
+    SteamStack,
+    estimate_steam_colour,
+    key_weights,
+    steam_background,
+    steam_velocities,
+)
 
 STEAM = np.array([240.0, 242.0, 246.0], np.float32)
 SIZE = (160, 224)  # height, width
@@ -32,7 +39,8 @@ def steamy(frames=7, seed=0, noise=0.0):
 
 
 def rgb_stack(seen):
-    return SteamStack([np.ascontiguousarray(seen[..., c]) for c in range(3)], [(0, 0)] * 3, True)
+    return SteamStack([np.ascontiguousarray(seen[..., c]) for c in range(3)], [(0, 0)] * 3,
+                      key_weights("rgb"), (0.0,) * 3)
 
 
 def test_velocities_of_two_layers_rising_3_and_5_px_per_frame():
@@ -86,7 +94,7 @@ def test_yuv_chroma_is_de_blended_with_the_luma_decision():
     colour = STEAM @ matrix.T + np.array([0, 128, 128], np.float32)
     stack = SteamStack([np.ascontiguousarray(yuv[..., 0]),
                         np.ascontiguousarray(yuv[:, ::2, ::2, 1]), np.ascontiguousarray(yuv[:, ::2, ::2, 2])],
-                       [(0, 0), (1, 1), (1, 1)], False)
+                       [(0, 0), (1, 1), (1, 1)], key_weights("yuv"), (0.0, 128.0, 128.0))
     # chroma subsampled by taking every other sample: compare it with the truth's at the same samples
     out = steam_background(stack, tuple(colour)).planes
     independent_min = [yuv[:, ::2, ::2, c].min(axis=0) for c in (1, 2)]
@@ -126,3 +134,26 @@ def test_layers_are_dropped_when_turning_their_velocities_fits_as_well():
     # layers that do move as given pass
     rising = np.log(1 - steam_layers(*SIZE, 7, cells=(40, 64)))
     assert _residual_transmission(rising, weight, [(0.0, 3.0), (0.0, 5.0)], SIZE, settings) is not None
+
+
+def test_yuv_decides_as_rgb_does_where_the_background_differs_from_the_steam_in_blue():
+    # A yellowish background under white steam differs from it mostly in blue, which luma weighs by 7 %: the key
+    # is the mean of R, G, B in YUV too, so the same noisy frames give the same background either way.
+    seen, _ = steamy(noise=2.0)
+    tone = np.array([0.25, 0.25, 1.0], np.float32)
+    seen = STEAM - (STEAM - seen) * tone  # the distance from the steam shrunk in R and G
+    truth = STEAM - (STEAM - background()) * tone
+    matrix = np.array([[0.2126, 0.7152, 0.0722], [-0.1146, -0.3854, 0.5], [0.5, -0.4542, -0.0458]], np.float32)
+    offset = np.array([0, 128, 128], np.float32)
+    yuv = seen @ matrix.T + offset
+    yuv_stack = SteamStack([np.ascontiguousarray(yuv[..., c]) for c in range(3)], [(0, 0)] * 3,
+                           key_weights("yuv"), (0.0, 128.0, 128.0))
+    yuv_out = steam_background(yuv_stack, tuple(STEAM @ matrix.T + offset)).planes
+    yuv_rgb = (np.stack(yuv_out, axis=-1) - offset) @ np.linalg.inv(matrix).T
+    rgb_out = np.stack(steam_background(rgb_stack(seen), STEAM).planes, axis=-1)
+    yuv_error, rgb_error = np.abs(yuv_rgb - truth).mean(), np.abs(rgb_out - truth).mean()
+    assert yuv_error < 1.02 * rgb_error
+    luma_only = SteamStack(yuv_stack.planes, yuv_stack.subsampling, (1.0, 0.0, 0.0), (0.0, 0.0, 0.0))
+    luma_out = steam_background(luma_only, tuple(STEAM @ matrix.T + offset)).planes
+    luma_error = np.abs((np.stack(luma_out, axis=-1) - offset) @ np.linalg.inv(matrix).T - truth).mean()
+    assert luma_error > 1.1 * rgb_error  # the test can tell a luma key from the mean of R, G, B

@@ -9,6 +9,7 @@ import numpy as np
 import vapoursynth as vs
 
 from .._memory import available_host_bytes, check_fits
+from .._vs.colour import KR_KB
 from .._vs.depth import black_value, is_full_range, unit_transform
 from .._vs.formats import check_clip, check_planes, plane_subsampling
 from .._vs.frames import new_frame, peak_value, plane_to_float, plane_view, write_float_plane
@@ -16,11 +17,11 @@ from .._vs.windows import distinct_frames, map_window
 from ..backend import Backend, plane_io, resolve_backend
 from ..errors import ArgumentTypeError, ClipTooShortError, FuncLike, InvalidArgumentError
 from ..ops.resample import sample_bounds, sample_shifted
-from ..ops.steam import SteamStack, estimate_steam_colour, mask_at_key_resolution, steam_background
+from ..ops.steam import SteamStack, estimate_steam_colour, key_weights, mask_at_key_resolution, steam_background
 from ..ops.temporal import MODES, rank_for_mode, temporal_select
 from .align import LazyPan, check_align_args
 
-__all__ = ["STEAM_MODES", "ColourLike", "check_colour", "steam", "white_colour"]
+__all__ = ["STEAM_MODES", "ColourLike", "check_colour", "steam", "steam_key", "white_colour"]
 
 MAX_TR = 64
 STEAM_MODES = ("model", *MODES)
@@ -139,6 +140,18 @@ def check_colour(func: FuncLike, colour: ColourLike, fmt: vs.VideoFormat, mode: 
     return tuple(float(v) for v in values)
 
 
+def steam_key(fmt: vs.VideoFormat, props: vs.FrameProps | dict, full: bool) -> tuple[tuple[float, ...],
+                                                                                   tuple[float, ...]]:
+    """``SteamStack``'s key weights and offsets for ``fmt``: the mean of R, G, B (YUV by ``_Matrix``, 709 unset)."""
+    if fmt.color_family != vs.YUV:
+        family = "rgb" if fmt.color_family == vs.RGB else "gray"
+        return key_weights(family), (0.0,) * fmt.num_planes
+    luma_scale = unit_transform(fmt, 0, full)[1]
+    chroma_offset, chroma_scale = unit_transform(fmt, 1, full)
+    matrix = KR_KB.get(int(props.get("_Matrix", 1)), KR_KB[1])
+    return key_weights("yuv", matrix, luma_scale / chroma_scale), (0.0, chroma_offset, chroma_offset)
+
+
 def white_colour(fmt: vs.VideoFormat, full: bool) -> list[float]:
     """White in the format's code values, per plane (YUV: peak luma, neutral chroma)."""
     out = []
@@ -175,9 +188,9 @@ def _model_estimate(clip: vs.VideoNode, processed: tuple[int, ...], colour: tupl
     subsampling = [plane_subsampling(fmt, p) for p in range(fmt.num_planes)]
 
     def estimate(planes: list[list[np.ndarray]], valid: list[np.ndarray] | None, centre: vs.VideoFrame) -> Estimate:
-        stack = SteamStack([np.stack(p) for p in planes], subsampling, fmt.color_family == vs.RGB,
-                           None if valid is None else np.stack(valid))
         full = is_full_range(fmt, centre.props)
+        stack = SteamStack([np.stack(p) for p in planes], subsampling, *steam_key(fmt, centre.props, full),
+                           None if valid is None else np.stack(valid))
         used = colour if colour is not None else estimate_steam_colour(stack, white_colour(fmt, full))
         result = steam_background(stack, used, black=black_value(fmt, 0, full))
         return ({p: _clamp(result.planes[p], fmt, p) for p in processed},

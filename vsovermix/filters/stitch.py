@@ -31,7 +31,7 @@ from ..ops.stitch import (
 from ..ops.superres import SrSettings, superres_canvas
 from .align import DEFAULT_BORDER, DEFAULT_NEIGHBOURS, MaskLike, Pan, check_align_args, check_pan, compute_pan
 from .dejpeg import TableSource, jpeg_still
-from .steam import ColourLike, check_colour, white_colour
+from .steam import ColourLike, check_colour, steam_key, white_colour
 from .superres import PsfLike, check_psf, plane_psf
 
 __all__ = ["stitch"]
@@ -175,7 +175,7 @@ def stitch(clip: vs.VideoNode, *, render: str = "average", pan: Pan | None = Non
             results = jpeg_still(clip, tables, canvas, pan, kernel, feather, xp, progress)
         elif render == "steam":
             results = _steam_still(fmt, clip.num_frames, lambda i: fetch(i, all_planes), placement, canvas_sizes,
-                                   kernel, steam_colour, full, progress)
+                                   kernel, steam_colour, full, props, progress)
         elif render == "median":  # bands re-read the frames: read only the plane being reduced
             for p in all_planes:
                 results.append(median_render(lambda i, p=p: fetch(i, (p,))[0],
@@ -238,7 +238,7 @@ def _check_steam_stack_fits(func: Any, clip: vs.VideoNode, canvas: Canvas) -> No
 
 
 def _steam_still(fmt: vs.VideoFormat, count: int, fetch: Any, placement: Any, canvas_sizes: list[tuple[int, int]],
-                 kernel: str, colour: tuple[float, ...] | None, full: bool,
+                 kernel: str, colour: tuple[float, ...] | None, full: bool, props: dict,
                  progress: bool | None) -> list[tuple[np.ndarray, np.ndarray]]:
     """The steam model over every frame placed on the still: (values with NaN where uncovered, coverage) per plane."""
     planes = [np.zeros((count, h, w), np.float32) for w, h in canvas_sizes]
@@ -260,7 +260,7 @@ def _steam_still(fmt: vs.VideoFormat, count: int, fetch: Any, placement: Any, ca
         if bar is not None:
             bar(i + 1, count)
     stack = SteamStack(planes, [plane_subsampling(fmt, p) for p in range(fmt.num_planes)],
-                       fmt.color_family == vs.RGB, valid)
+                       *steam_key(fmt, props, full), valid)
     used = colour if colour is not None else estimate_steam_colour(stack, white_colour(fmt, full))
     background = steam_background(stack, used, black=black_value(fmt, 0, full)).planes
     covered = valid.any(axis=0)
