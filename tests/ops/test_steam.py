@@ -7,6 +7,7 @@ import pytest
 
 from tests.steams import steam_layers
 from vsovermix._png import read_png
+from vsovermix._vs.colour import ycbcr_matrix
 from vsovermix.demo import PAN_SAMPLE
 from vsovermix.ops.metrics import psnr
 from vsovermix.ops.resample import box_reduce
@@ -14,12 +15,14 @@ from vsovermix.ops.steam import (
     SteamSettings,
     SteamStack,
     estimate_steam_colour,
-    key_weights,
     steam_background,
     steam_velocities,
 )
 
 STEAM = np.array([240.0, 242.0, 246.0], np.float32)
+BT709 = ycbcr_matrix(1).astype(np.float32)  # (R, G, B) -> (Y, Cb, Cr)
+# the key of a YUV stack (Cb, Cr offset by 128): the mean of R, G, B
+YUV_KEY = tuple(float(v) for v in np.linalg.inv(ycbcr_matrix(1)).mean(axis=0))
 SIZE = (160, 224)  # height, width
 
 
@@ -40,7 +43,7 @@ def steamy(frames=7, seed=0, noise=0.0):
 
 def rgb_stack(seen):
     return SteamStack([np.ascontiguousarray(seen[..., c]) for c in range(3)], [(0, 0)] * 3,
-                      key_weights("rgb"), (0.0,) * 3)
+                      (1 / 3,) * 3, (0.0,) * 3)
 
 
 def test_velocities_of_two_layers_rising_3_and_5_px_per_frame():
@@ -85,16 +88,15 @@ def test_without_steam_motion_the_key_is_the_least_steamed_frame_and_chroma_foll
     np.testing.assert_allclose(out[seen_clear], truth[seen_clear], atol=0.01)
 
 
-def test_yuv_chroma_is_de_blended_with_the_luma_decision():
+def test_yuv_chroma_is_de_blended_with_the_key_decision():
     # YUV built from RGB by an affine map (BT.709 weights): the model is the same in any affine colour space.
     seen, _ = steamy(noise=0.0)
-    matrix = np.array([[0.2126, 0.7152, 0.0722], [-0.1146, -0.3854, 0.5], [0.5, -0.4542, -0.0458]], np.float32)
-    yuv = seen @ matrix.T + np.array([0, 128, 128], np.float32)
-    truth = background() @ matrix.T + np.array([0, 128, 128], np.float32)
-    colour = STEAM @ matrix.T + np.array([0, 128, 128], np.float32)
+    yuv = seen @ BT709.T + np.array([0, 128, 128], np.float32)
+    truth = background() @ BT709.T + np.array([0, 128, 128], np.float32)
+    colour = STEAM @ BT709.T + np.array([0, 128, 128], np.float32)
     stack = SteamStack([np.ascontiguousarray(yuv[..., 0]),
                         np.ascontiguousarray(yuv[:, ::2, ::2, 1]), np.ascontiguousarray(yuv[:, ::2, ::2, 2])],
-                       [(0, 0), (1, 1), (1, 1)], key_weights("yuv"), (0.0, 128.0, 128.0))
+                       [(0, 0), (1, 1), (1, 1)], YUV_KEY, (0.0, 128.0, 128.0))
     # chroma subsampled by taking every other sample: compare it with the truth's at the same samples
     out = steam_background(stack, tuple(colour)).planes
     independent_min = [yuv[:, ::2, ::2, c].min(axis=0) for c in (1, 2)]
@@ -143,17 +145,16 @@ def test_yuv_decides_as_rgb_does_where_the_background_differs_from_the_steam_in_
     tone = np.array([0.25, 0.25, 1.0], np.float32)
     seen = STEAM - (STEAM - seen) * tone  # the distance from the steam shrunk in R and G
     truth = STEAM - (STEAM - background()) * tone
-    matrix = np.array([[0.2126, 0.7152, 0.0722], [-0.1146, -0.3854, 0.5], [0.5, -0.4542, -0.0458]], np.float32)
     offset = np.array([0, 128, 128], np.float32)
-    yuv = seen @ matrix.T + offset
+    yuv = seen @ BT709.T + offset
     yuv_stack = SteamStack([np.ascontiguousarray(yuv[..., c]) for c in range(3)], [(0, 0)] * 3,
-                           key_weights("yuv"), (0.0, 128.0, 128.0))
-    yuv_out = steam_background(yuv_stack, tuple(STEAM @ matrix.T + offset)).planes
-    yuv_rgb = (np.stack(yuv_out, axis=-1) - offset) @ np.linalg.inv(matrix).T
+                           YUV_KEY, (0.0, 128.0, 128.0))
+    yuv_out = steam_background(yuv_stack, tuple(STEAM @ BT709.T + offset)).planes
+    yuv_rgb = (np.stack(yuv_out, axis=-1) - offset) @ np.linalg.inv(BT709).T
     rgb_out = np.stack(steam_background(rgb_stack(seen), STEAM).planes, axis=-1)
     yuv_error, rgb_error = np.abs(yuv_rgb - truth).mean(), np.abs(rgb_out - truth).mean()
     assert yuv_error < 1.02 * rgb_error
     luma_only = SteamStack(yuv_stack.planes, yuv_stack.subsampling, (1.0, 0.0, 0.0), (0.0, 0.0, 0.0))
-    luma_out = steam_background(luma_only, tuple(STEAM @ matrix.T + offset)).planes
-    luma_error = np.abs((np.stack(luma_out, axis=-1) - offset) @ np.linalg.inv(matrix).T - truth).mean()
+    luma_out = steam_background(luma_only, tuple(STEAM @ BT709.T + offset)).planes
+    luma_error = np.abs((np.stack(luma_out, axis=-1) - offset) @ np.linalg.inv(BT709).T - truth).mean()
     assert luma_error > 1.1 * rgb_error  # the test can tell a luma key from the mean of R, G, B

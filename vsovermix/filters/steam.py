@@ -9,7 +9,7 @@ import numpy as np
 import vapoursynth as vs
 
 from .._memory import available_host_bytes, check_fits
-from .._vs.colour import KR_KB
+from .._vs.colour import ycbcr_matrix
 from .._vs.depth import black_value, is_full_range, unit_transform
 from .._vs.formats import check_clip, check_planes, plane_subsampling
 from .._vs.frames import new_frame, peak_value, plane_to_float, plane_view, write_float_plane
@@ -17,7 +17,7 @@ from .._vs.windows import distinct_frames, map_window
 from ..backend import Backend, plane_io, resolve_backend
 from ..errors import ArgumentTypeError, ClipTooShortError, FuncLike, InvalidArgumentError
 from ..ops.resample import sample_bounds, sample_shifted
-from ..ops.steam import SteamStack, estimate_steam_colour, key_weights, mask_at_key_resolution, steam_background
+from ..ops.steam import SteamStack, estimate_steam_colour, mask_at_key_resolution, steam_background
 from ..ops.temporal import MODES, rank_for_mode, temporal_select
 from .align import LazyPan, check_align_args
 
@@ -144,12 +144,13 @@ def steam_key(fmt: vs.VideoFormat, props: vs.FrameProps | dict, full: bool) -> t
                                                                                    tuple[float, ...]]:
     """``SteamStack``'s key weights and offsets for ``fmt``: the mean of R, G, B (YUV by ``_Matrix``, 709 unset)."""
     if fmt.color_family != vs.YUV:
-        family = "rgb" if fmt.color_family == vs.RGB else "gray"
-        return key_weights(family), (0.0,) * fmt.num_planes
+        return (1.0 / fmt.num_planes,) * fmt.num_planes, (0.0,) * fmt.num_planes
+    # the mean of the rows of the YCbCr -> RGB matrix: the weights of Y, Cb, Cr in (R + G + B) / 3, in units
+    y, cb, cr = np.linalg.inv(ycbcr_matrix(int(props.get("_Matrix", 1)))).mean(axis=0)
     luma_scale = unit_transform(fmt, 0, full)[1]
     chroma_offset, chroma_scale = unit_transform(fmt, 1, full)
-    matrix = KR_KB.get(int(props.get("_Matrix", 1)), KR_KB[1])
-    return key_weights("yuv", matrix, luma_scale / chroma_scale), (0.0, chroma_offset, chroma_offset)
+    gain = luma_scale / chroma_scale  # the key in luma's code values
+    return (float(y), float(cb * gain), float(cr * gain)), (0.0, chroma_offset, chroma_offset)
 
 
 def white_colour(fmt: vs.VideoFormat, full: bool) -> list[float]:

@@ -9,12 +9,13 @@ background, at a distance that scales with ``tau``. So:
 1. **One decision for all planes.** A key measures each frame's distance from the steam colour,
    ``dist_t = |s_k - k_t|``: the mean of R, G and B in every colour family (a YUV stack's key is that mean
    computed from Y, Cb and Cr, chroma repeated to luma's resolution). Luma alone weighs blue by 7 %: where a
-   background differs from the steam mostly in blue its decision was noise, and YUV's colour error in steam
-   was 15 % above RGB's on the same frames. The farthest frame is the least steamed; the others'
-   transmission relative to it is ``rho_t = dist_t / max dist``. Every plane is then de-blended with the
-   same ``rho`` (chroma at its own resolution: ``rho`` box-averaged over the subsampling), each frame weighted
-   by its precision ``rho_t^2``: ``b - s = sum rho (o - s) / sum rho^2``. U and V follow the luma decision, so
-   nothing is tinted, and the frames that saw little steam dominate.
+   background differs from the steam mostly in blue its decision was noise (with a luma key, YUV input left
+   3-8 % more colour error in steam than RGB input in ``benchmarks/bench_steam_model.py``). The farthest
+   frame is the least steamed; the others' transmission relative to it is ``rho_t = dist_t / max dist``.
+   Every plane is then de-blended with the same ``rho`` (chroma at its own resolution: ``rho`` box-averaged
+   over the subsampling), each frame weighted by its precision ``rho_t^2``: ``b - s = sum rho (o - s) / sum
+   rho^2``. U and V follow the key's decision, so nothing is tinted, and the frames that saw little steam
+   dominate.
 2. **Steam that covers a pixel in every frame.** Per pixel nothing tells how much steam the least-steamed
    frame still carries (any ``b`` beyond it on the line explains the frames). But steam moves and the
    background does not: the log transmission is modelled as layers that translate at constant velocities,
@@ -42,8 +43,8 @@ import numpy as np
 
 from .resample import box_reduce
 
-__all__ = ["SteamBackground", "SteamSettings", "SteamStack", "estimate_steam_colour", "key_weights",
-           "mask_at_key_resolution", "steam_background", "steam_velocities"]
+__all__ = ["SteamBackground", "SteamSettings", "SteamStack", "estimate_steam_colour", "mask_at_key_resolution",
+           "steam_background", "steam_velocities"]
 
 MIN_TRANSMISSION = 0.3  # the model never de-blends more than opacity 0.7 (where steam is that thick, nothing shows)
 
@@ -75,7 +76,7 @@ class SteamStack:
 
     ``planes[p]`` is a (frames, H_p, W_p) array of plane ``p``; ``valid`` a (frames, H, W) bool array at the
     key's resolution (plane 0's), or None (every pixel of every frame seen). ``subsampling[p]`` is
-    ``(ssw, ssh)``. The key is ``sum_p key_weights[p] * (plane_p - key_offsets[p])`` (see ``key_weights``).
+    ``(ssw, ssh)``. The key is ``sum_p key_weights[p] * (plane_p - key_offsets[p])`` in plane 0's code values.
     """
 
     planes: list[np.ndarray]
@@ -105,26 +106,6 @@ class SteamStack:
     def key_of(self, colour: Sequence[float]) -> float:
         """The key of one colour (code values per plane)."""
         return float(sum(w * (c - o) for c, w, o in zip(colour, self.key_weights, self.key_offsets, strict=True)))
-
-
-def key_weights(family: str, matrix: tuple[float, float] = (0.2126, 0.0722),
-                chroma_gain: float = 1.0) -> tuple[float, ...]:
-    """Weights per plane of the key that is the mean of R, G, B, in plane 0's code values.
-
-    ``family`` is "gray", "rgb" or "yuv"; for YUV, ``matrix`` is (Kr, Kb) and ``chroma_gain`` the ratio of
-    luma's code-value scale to chroma's (219/224 for limited range, 1 for full range and float); the
-    offsets that go with them are 0 for luma and the neutral chroma value for Cb and Cr.
-    """
-    if family == "gray":
-        return (1.0,)
-    if family == "rgb":
-        return (1.0 / 3.0,) * 3
-    kr, kb = matrix
-    kg = 1.0 - kr - kb
-    # R = Y + 2 (1 - Kr) Cr, B = Y + 2 (1 - Kb) Cb, G = Y - (2 Kb (1 - Kb) Cb + 2 Kr (1 - Kr) Cr) / Kg
-    cb = (2.0 * (1.0 - kb) - 2.0 * kb * (1.0 - kb) / kg) / 3.0
-    cr = (2.0 * (1.0 - kr) - 2.0 * kr * (1.0 - kr) / kg) / 3.0
-    return (1.0, cb * chroma_gain, cr * chroma_gain)
 
 
 def mask_at_key_resolution(mask: np.ndarray, ssw: int, ssh: int, shape: tuple[int, ...]) -> np.ndarray:
