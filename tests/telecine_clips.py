@@ -146,3 +146,78 @@ def classify(output: np.ndarray, truth: np.ndarray) -> dict[str, object]:
     return {"frames": len(output), "exact": int((mse < 0.5).sum()),
             "duplicates": sum(a == b for a, b in itertools.pairwise(nearest)), "nearest": nearest, "psnr": psnr,
             "worst_psnr": min(psnr)}
+
+
+CREDITS_WHITE = (235.0, 128.0, 128.0)  # Y, U, V of the credits' white (limited range)
+
+
+class FieldCredits:
+    """White names rising ``speed`` px per *field* over the left ``columns`` of the frame, blended on each
+    field at that field's own moment (60i), as broadcast endings put them over a telecined film.
+
+    ``alpha(t)`` is the credits' opacity (H, W) at field time ``t`` (frame ``n``'s first field is ``2n``,
+    its second ``2n + 1``); ``apply`` blends them onto a telecined clip field by field, and ``ideal`` is
+    the progressive picture a perfect tool shows: a film frame with the credits of one moment on every row.
+    """
+
+    def __init__(self, width: int, height: int, fields: int, columns: int = 300, speed: int = 2, seed: int = 3):
+        from PIL import Image, ImageDraw, ImageFont
+
+        rng = np.random.default_rng(seed)
+        self.width, self.height, self.columns, self.speed = width, height, columns, speed
+        strip = Image.new("L", (columns, height + speed * fields + 64), 0)
+        draw = ImageDraw.Draw(strip)
+        font = ImageFont.load_default(size=max(12, round(22 * height / 480)))
+        letters = "abcdefghijklmnoprstuvwyz"
+        step = max(20, round(34 * height / 480))
+        for row, top in enumerate(range(8, strip.height - step, step)):
+            words = [("".join(rng.choice(list(letters), rng.integers(3, 9)))).title() for _ in range(2)]
+            draw.text((12 + 20 * (row % 3), top), " ".join(words), fill=255, font=font, stroke_width=1, stroke_fill=255)
+        self.strip = np.asarray(strip, np.float32) / 255.0
+
+    def alpha(self, t: int) -> np.ndarray:
+        out = np.zeros((self.height, self.width), np.float32)
+        top = self.speed * t
+        out[:, : self.columns] = self.strip[top:top + self.height]
+        return out
+
+    @staticmethod
+    def _blend(plane: np.ndarray, alpha: np.ndarray, white: float) -> np.ndarray:
+        return np.clip(np.rint(plane * (1 - alpha) + white * alpha), 0, 255).astype(np.uint8)
+
+    def apply(self, clip: vs.VideoNode, tff: bool = True) -> vs.VideoNode:
+        """``clip`` (YUV420P8, interlaced) with the credits blended on each field at its own time."""
+
+        def draw(n: int, f: vs.VideoFrame) -> vs.VideoFrame:
+            out = f.copy()
+            for parity in (0, 1):
+                t = 2 * n + (0 if (parity == 0) == tff else 1)
+                a = self.alpha(t)
+                y = np.asarray(out[0])
+                y[parity::2] = self._blend(y[parity::2], a[parity::2], CREDITS_WHITE[0])
+                # Interlaced 4:2:0: chroma row r belongs to field r % 2 and covers two of that field's rows.
+                field = a[parity::2]
+                field = field[: field.shape[0] // 2 * 2]
+                ca = 0.25 * (field[0::2, 0::2] + field[0::2, 1::2] + field[1::2, 0::2] + field[1::2, 1::2])
+                for p in (1, 2):
+                    c = np.asarray(out[p])
+                    c[parity::2] = self._blend(c[parity::2], ca[: c[parity::2].shape[0]], CREDITS_WHITE[p])
+            return out
+
+        return clip.std.ModifyFrame(clip, draw)
+
+    def ideal(self, film_frame: vs.VideoFrame, t: int) -> list[np.ndarray]:
+        """Y, U, V of ``film_frame`` with the credits of field time ``t`` on every row (progressive 4:2:0)."""
+        a = self.alpha(t)
+        ca = 0.25 * (a[0::2, 0::2] + a[0::2, 1::2] + a[1::2, 0::2] + a[1::2, 1::2])
+        return [self._blend(np.asarray(film_frame[p], np.float32), a if p == 0 else ca, CREDITS_WHITE[p])
+                for p in range(3)]
+
+
+def mpeg2_source(clip: vs.VideoNode, folder: Path, bitrate: str = "8M") -> vs.VideoNode:
+    """``clip`` (interlaced, TFF) as interlaced MPEG-2 in a file, decoded by BestSource, as a capture is."""
+    from vsovermix._ffmpeg import mpeg2_interlaced_file
+
+    planes = [tuple(np.array(plane_view(f, p)) for p in range(3)) for f in clip.frames(close=True)]
+    path = mpeg2_interlaced_file("tests", planes, folder / "captured.mkv", bitrate=bitrate)
+    return vs.core.bs.VideoSource(str(path), cachemode=0).std.SetFieldBased(vs.FIELD_TOP)

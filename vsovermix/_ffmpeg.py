@@ -18,7 +18,8 @@ import numpy as np
 
 from .errors import FuncLike, MissingProgramError
 
-__all__ = ["Yuv420", "ffmpeg_executable", "mpeg2_interlaced_roundtrip", "telecine_mpeg2_file", "x264_roundtrip"]
+__all__ = ["Yuv420", "ffmpeg_executable", "mpeg2_interlaced_file", "mpeg2_interlaced_roundtrip", "telecine_mpeg2_file",
+           "x264_roundtrip"]
 
 Yuv420 = tuple[np.ndarray, np.ndarray, np.ndarray]  # uint8 Y (H, W), U and V (H/2, W/2)
 
@@ -59,6 +60,14 @@ def telecine_mpeg2_file(func: FuncLike, frames: Sequence[Yuv420], path: str | Pa
     into ``path`` (a ``.mkv``), for a source plugin to decode: the broadcast path, end to end."""
     _encode(func, frames, fps, ["-vf", "telecine=first_field=top:pattern=23", *_mpeg2_interlaced(bitrate, True)],
             Path(path))
+    return Path(path)
+
+
+def mpeg2_interlaced_file(func: FuncLike, frames: Sequence[Yuv420], path: str | Path, *, bitrate: str = "8M",
+                          fps: tuple[int, int] = (30000, 1001), tff: bool = True) -> Path:
+    """Interlaced 29.97 fps frames (already telecined, overlays already on) as interlaced MPEG-2 in ``path``
+    (a ``.mkv``), for a source plugin to decode."""
+    _encode(func, frames, fps, _mpeg2_interlaced(bitrate, tff), Path(path))
     return Path(path)
 
 
