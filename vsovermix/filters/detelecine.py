@@ -15,20 +15,34 @@ from .._vs.formats import check_clip
 from .._vs.frames import peak_value, plane_view
 from ..backend import Backend, array_module, resolve_backend
 from ..errors import ArgumentTypeError, ClipTooShortError, InvalidArgumentError, UnsupportedFormatError
-from ..ops.telecine import CycleDecision, FieldProxy, FrameMetrics, decide_cycle, field_proxy, frame_metrics
+from ..ops.telecine import (
+    BLOCK,
+    CycleDecision,
+    FieldProxy,
+    FrameMetrics,
+    decide_cycle,
+    edge_directed_rows,
+    field_proxy,
+    frame_metrics,
+    grow_blocks,
+    pixel_combing,
+    repeat_position,
+)
 
 __all__ = ["detelecine"]
 
 CYCLE = 5
 ORPHANS = ("drop", "rebuild")
-_CACHE_FRAMES = 24  # proxies and metrics kept per clip: a cycle and its neighbours, for every thread
+PHASE_REACH = 3  # cycles either side searched for the 3:2 phase where a cycle shows none of its own
+_CACHE_FRAMES = 5 * (2 * PHASE_REACH + 1) + 8  # proxies and metrics kept per clip: a cycle's whole window
 
 
 class _Analysis:
     """Per-clip memo of proxies, metrics and cycle decisions; a pure function of the input frames.
 
-    Decisions for a cycle read input frames ``5c - 1 .. 5c + 5`` only, so any output frame can be
-    rendered alone (seeking) and gives what an in-order render gives. Thread-safe: VapourSynth asks
+    Decisions for a cycle read input frames ``5 (c - PHASE_REACH) - 1 .. 5 (c + PHASE_REACH + 1)`` only, so
+    any output frame can be rendered alone (seeking) and gives what an in-order render gives. Thread-safe:
+    VapourSynth asks
     for frames from several threads; a value computed twice is the same value.
     """
 
@@ -42,6 +56,7 @@ class _Analysis:
         self.proxies: OrderedDict[int, FieldProxy] = OrderedDict()
         self.metrics: OrderedDict[int, FrameMetrics] = OrderedDict()
         self.cycles: OrderedDict[int, CycleDecision] = OrderedDict()
+        self.phases: OrderedDict[int, int | None] = OrderedDict()
 
     def _memo(self, cache: OrderedDict, key: int, compute: Callable[[], object], size: int = _CACHE_FRAMES) -> Any:
         """``cache[key]``, computed (outside the lock) and remembered when missing; the oldest entries go."""
@@ -71,11 +86,29 @@ class _Analysis:
         return self._memo(self.metrics, n,
                           lambda: frame_metrics(self.proxy(n - 1), self.proxy(n), self.proxy(n + 1), self.tff))
 
-    def cycle(self, c: int) -> CycleDecision:
+    def cycle_frames(self, c: int) -> list[FrameMetrics]:
         first = c * CYCLE
-        last = min(first + CYCLE, self.clip.num_frames)
-        return self._memo(self.cycles, c,
-                          lambda: decide_cycle(first, [self.frame(n) for n in range(first, last)], self.orphans), 8)
+        return [self.frame(n) for n in range(first, min(first + CYCLE, self.clip.num_frames))]
+
+    def phase(self, c: int) -> int | None:
+        """Position of cycle ``c``'s clear repeat by its own block vote (None: no clear one, or not a full cycle)."""
+        if c < 0 or c * CYCLE + CYCLE > self.clip.num_frames:
+            return None
+        return self._memo(self.phases, c, lambda: repeat_position(self.cycle_frames(c)), 2 * PHASE_REACH + 4)
+
+    def cycle(self, c: int) -> CycleDecision:
+        def decide() -> CycleDecision:
+            # The 3:2 phase from the nearest cycle on each side that shows it (by its own vote only, so that a
+            # decision reads a bounded window: input frames 5 (c - PHASE_REACH) - 1 .. 5 (c + PHASE_REACH + 1)).
+            phases = []
+            for side in (-1, 1):
+                found = (self.phase(c + side * d) for d in range(1, PHASE_REACH + 1))
+                nearest = next((p for p in found if p is not None), None)
+                if nearest is not None:
+                    phases.append(nearest)
+            return decide_cycle(c * CYCLE, self.cycle_frames(c), self.orphans, tuple(phases))
+
+        return self._memo(self.cycles, c, decide, 8)
 
     def output(self, m: int) -> tuple[CycleDecision, int, int]:
         """Output frame ``m``'s cycle decision, its place among the kept frames, and its input frame."""
@@ -172,9 +205,6 @@ def detelecine(clip: vs.VideoNode, *, tff: bool | None = None, orphans: str = "d
         "p": vs.core.std.Interleave([firsts, previous_seconds]).std.DoubleWeave(tff=field_first)[::2],
         "n": vs.core.std.Interleave([firsts, next_seconds]).std.DoubleWeave(tff=field_first)[::2],
     }
-    # The first field stretched to full height: its own rows land on their frame rows exactly.
-    interpolated = firsts.std.SetFieldBased(0).std.RemoveFrameProps("_Field").resize.Spline36(
-        height=clip.height, src_top=0.25 if field_first else -0.25)
 
     count = _output_count(clip.num_frames)
     fps = Fraction(clip.fps.numerator, clip.fps.denominator) if clip.fps.numerator else Fraction(30000, 1001)
@@ -182,14 +212,14 @@ def detelecine(clip: vs.VideoNode, *, tff: bool | None = None, orphans: str = "d
     base = vs.core.std.BlankClip(clip, length=count, fpsnum=fps_out.numerator, fpsden=fps_out.denominator)
 
     def select(n: int) -> vs.VideoNode:
-        decision, k, source = analysis.output(n)
-        chosen = interpolated if decision.interpolated[k] else woven[analysis.frame(source).match]
-        return chosen[source - n:]  # frame n of this clip is input frame `source`
+        source = analysis.output(n)[2]
+        return woven[analysis.frame(source).match][source - n:]  # frame n of this clip is input frame `source`
 
-    def label(n: int, f: vs.VideoFrame) -> vs.VideoFrame:
+    def finish(n: int, f: vs.VideoFrame) -> vs.VideoFrame:
         decision, k, source = analysis.output(n)
         metrics = analysis.frame(source)
         out = f.copy()
+        rect = _deinterlace(out, metrics, decision, k, field_first, analysis.luma_plane, analysis.peak)
         props = out.props
         props.pop("_Field", None)
         props["_FieldBased"] = vs.FIELD_PROGRESSIVE
@@ -200,7 +230,83 @@ def detelecine(clip: vs.VideoNode, *, tff: bool | None = None, orphans: str = "d
         props["OvrInterpolated"] = int(decision.interpolated[k])
         props["OvrSourceFrame"] = source
         props["OvrDropped"] = decision.dropped
+        props["OvrCombedRect"] = list(rect)
         return out
 
     chosen = base.std.FrameEval(select)
-    return chosen.std.ModifyFrame(chosen, label)
+    return chosen.std.ModifyFrame(chosen, finish)
+
+
+def _treated_blocks(metrics: FrameMetrics, decision: CycleDecision) -> np.ndarray | None:
+    """Blocks deinterlaced in a kept frame: where its chosen weave combs, and the cycle's overlay."""
+    if metrics.region is None:
+        return None
+    blocks = metrics.region.copy()
+    if decision.overlay is not None and decision.overlay.shape == blocks.shape:
+        blocks |= decision.overlay
+    return grow_blocks(blocks) if blocks.any() else None
+
+
+def _deinterlace(frame: vs.VideoFrame, metrics: FrameMetrics, decision: CycleDecision, k: int, tff: bool,
+                 luma_plane: int, peak: float) -> tuple[int, int, int, int]:
+    """Rebuild, in place, the second field of ``frame`` where it combs; returns the treated rectangle
+    ``(x, y, w, h)`` in frame pixels, ``(0, 0, 0, 0)`` where nothing was.
+
+    An orphan's whole second field is rebuilt from its first. Elsewhere only the treated blocks are
+    looked at, and inside them only the pixels that comb (motion-adaptive: still or film-matched
+    picture stays woven), each rebuilt from the first field, the one that belongs to the frame's time.
+    """
+    keep = 0 if tff else 1
+    fmt = frame.format
+    height, width = frame.height, frame.width
+    planes = [np.asarray(frame[p]) for p in range(fmt.num_planes)]
+    if decision.interpolated[k]:
+        for plane in planes:
+            plane[1 - keep::2] = _stored(edge_directed_rows(plane, keep), plane.dtype, peak)
+        return (0, 0, width, height)
+    blocks = _treated_blocks(metrics, decision)
+    if blocks is None:
+        return (0, 0, 0, 0)
+    rows, cols = BLOCK[0], BLOCK[1] * 4  # frame pixels per block
+    bi, bj = np.nonzero(blocks)
+    y0, y1 = max(1 + rows * int(bi.min()) - 4, 0), min(1 + rows * (int(bi.max()) + 1) + 4, height)
+    x0, x1 = cols * int(bj.min()), min(cols * (int(bj.max()) + 1), width)
+    y0 -= y0 % 4  # whole 4:2:0 field pairs, so that chroma rows line up with their luma rows
+    y1 = min(y1 + (-y1) % 4, height)
+    # Pixel mask over the rectangle's missing rows: inside a treated block and combed in luma.
+    luma = planes[luma_plane][y0:y1, x0:x1]
+    inside = np.repeat(np.repeat(blocks, rows, axis=0), cols, axis=1)
+    inside = np.pad(inside, ((1, max(0, height - 1 - inside.shape[0])), (0, max(0, width - inside.shape[1]))))
+    inside = inside[y0:y1][1 - keep::2, x0:x1]
+    scale = 255.0 / peak
+    mask = inside & pixel_combing(luma, keep, scale)
+    if not mask.any():
+        return (0, 0, 0, 0)
+    for p, plane in enumerate(planes):
+        sub_w = fmt.subsampling_w if p and fmt.color_family == vs.YUV else 0
+        sub_h = fmt.subsampling_h if p and fmt.color_family == vs.YUV else 0
+        part = plane[y0 >> sub_h:y1 >> sub_h, x0 >> sub_w:(x1 + (1 << sub_w) - 1) >> sub_w]
+        missing = part[1 - keep::2]
+        want = _reduce_or(mask, 1 << sub_h, 1 << sub_w)[: missing.shape[0], : missing.shape[1]]
+        rebuilt = edge_directed_rows(part, keep)[: want.shape[0], : want.shape[1]]
+        missing[: want.shape[0], : want.shape[1]][want] = _stored(rebuilt[want], plane.dtype, peak)
+    ys, xs = np.nonzero(mask)
+    return (x0 + int(xs.min()), y0 + 2 * int(ys.min()) + 1 - keep, int(xs.max() - xs.min()) + 1,
+            2 * int(ys.max() - ys.min()) + 1)
+
+
+def _reduce_or(mask: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """OR over ``rows x cols`` cells (the ragged edge padded): a luma mask onto a subsampled plane."""
+    if rows == cols == 1:
+        return mask
+    h, w = -(-mask.shape[0] // rows) * rows, -(-mask.shape[1] // cols) * cols
+    padded = np.zeros((h, w), bool)
+    padded[: mask.shape[0], : mask.shape[1]] = mask
+    return padded.reshape(h // rows, rows, w // cols, cols).any(axis=(1, 3))
+
+
+def _stored(values: np.ndarray, dtype: np.dtype, peak: float) -> np.ndarray:
+    """Rebuilt float values in the plane's sample type (integers rounded and clipped)."""
+    if np.issubdtype(dtype, np.integer):
+        return np.clip(np.rint(values), 0, peak).astype(dtype)
+    return values.astype(dtype)

@@ -34,8 +34,12 @@ __all__ = [
     "FrameMetrics",
     "comb_map",
     "decide_cycle",
+    "edge_directed_rows",
     "field_proxy",
     "frame_metrics",
+    "grow_blocks",
+    "pixel_combing",
+    "repeat_position",
     "woven_combing",
 ]
 
@@ -46,6 +50,12 @@ COMBED_SHARE = 0.08  # a frame is combed when some block has this share of movin
 REPEAT_FLOOR = 0.3  # mean |difference| (8-bit) below which a frame repeats its predecessor outright
 REPEAT_RATIO = 0.3  # ... or below this share of the next-smallest change in its cycle
 MATCHES = ("c", "p", "n")  # preference order on ties
+OVERLAY_FRAMES = 3  # a block combed (after matching) in this many of a cycle's five frames is a video-rate overlay
+VOTE_MARGIN = 1.0  # 8-bit code values: a block votes for the frame that changed least by this much ...
+VOTE_RATIO = 0.5  # ... and by this factor
+REPEAT_VOTES = 2  # blocks a repeat needs (and twice the runner-up's) to be clear by the vote
+VOTE_STRONG = 0.5  # share of the changing film blocks a strong vote has: it overrules the neighbours' phase
+ORPHAN_SHARE = 0.5  # a frame is an orphan when its film content combs in this share of the blocks where it moves
 
 
 @dataclass(frozen=True)
@@ -73,13 +83,31 @@ def _weave(first: np.ndarray, second: np.ndarray, tff: bool) -> np.ndarray:
     return out
 
 
-def comb_map(first: np.ndarray, second: np.ndarray, tff: bool) -> np.ndarray:
-    """Bool map (frame rows 1 .. h-3, proxy columns) of combing in the weave of two fields."""
+def comb_map(first: np.ndarray, second: np.ndarray, tff: bool, strict: bool = False) -> np.ndarray:
+    """Bool map (frame rows 1 .. h-3, proxy columns) of combing in the weave of two fields.
+
+    A row is an extreme when the product of its differences to the rows above and below passes the
+    threshold squared: sensitive, what telling candidates apart needs. ``strict``: when each difference
+    passes it, what a decision to *rebuild* pixels needs: beside a strong edge a little codec noise makes
+    a product large (three-row hatching under MPEG-2 combs by the product, not strictly)."""
     woven = _weave(first, second, tff)
+    return _pair_extremes(woven, np.float32(2 * COMB_THRESHOLD), strict)[1:-1][:-1]
+
+
+def _pair_extremes(woven: np.ndarray, threshold: np.float32, strict: bool) -> np.ndarray:
+    """Bool, the shape of ``woven``: rows ``y`` and ``y + 1`` both local extremes of their column by more than
+    ``threshold`` (see ``comb_map``; the first and last rows never are)."""
     middle = woven[1:-1]
-    threshold = np.float32((2 * COMB_THRESHOLD) ** 2)
-    extreme = (middle - woven[:-2]) * (middle - woven[2:]) > threshold
-    return extreme[:-1] & extreme[1:]
+    up, down = middle - woven[:-2], middle - woven[2:]
+    xp = xp_of(woven)
+    extreme = xp.zeros(woven.shape, bool)
+    if strict:
+        extreme[1:-1] = (xp.minimum(up, down) > threshold) | (xp.maximum(up, down) < -threshold)
+    else:
+        extreme[1:-1] = up * down > threshold * threshold
+    pair = xp.zeros(woven.shape, bool)
+    pair[:-1] = extreme[:-1] & extreme[1:]
+    return pair
 
 
 def woven_combing(luma: np.ndarray, peak: float, tff: bool) -> float:
@@ -105,39 +133,66 @@ def _block_share(mask: np.ndarray) -> float:
     return float(counts.max()) / (rows * cols)
 
 
+def _block_counts(mask: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Count of True per ``rows x cols`` block (int32, the ragged edge left out), on the host."""
+    h, w = mask.shape[0] // rows * rows, mask.shape[1] // cols * cols
+    cells = mask[:h, :w].view(np.uint8) if mask.dtype == bool else mask[:h, :w]
+    across = cells[:, 0::cols].astype(np.float32 if mask.dtype != bool else np.int32)
+    for k in range(1, cols):
+        across += cells[:, k::cols]
+    counts = across.reshape(h // rows, rows, w // cols).sum(axis=1)
+    return counts.get() if hasattr(counts, "get") else np.asarray(counts)
+
+
 @dataclass(frozen=True)
 class FrameMetrics:
-    """What the decisions need from one input frame."""
+    """What the decisions need from one input frame. Block arrays are on the host, one value per
+    ``BLOCK`` (32x32 frame px; block ``(i, j)`` covers frame rows ``1 + 32 i ..`` and columns ``32 j ..``)."""
 
     match: str  # "p", "c" or "n": where the second field comes from
-    costs: tuple[float, float, float]  # combed pixels of the c, p, n weaves (inf: not tried, or not available)
+    costs: tuple[float, float, float]  # combed pixels of the c, p, n weaves, per block up to a cap, outside the
+    # blocks that comb whatever the match (inf: not tried or not available)
     combed: float  # largest block share of moving, combed pixels in the chosen weave, 0..1
     change: float  # mean |first field - previous frame's first field|, 8-bit code values (inf for frame 0)
+    region: np.ndarray | None = None  # bool blocks: moving and combed in the chosen weave
+    active: np.ndarray | None = None  # bool blocks: moving and combed in the chosen or the next-best weave
+    block_change: np.ndarray | None = None  # float blocks: ``change`` per block (None for frame 0)
 
 
 def frame_metrics(previous: FieldProxy | None, current: FieldProxy, following: FieldProxy | None,
                   tff: bool) -> FrameMetrics:
     """Match frame ``current``'s first field with the second field of the previous, current or next frame.
 
-    ``previous`` / ``following`` are None at the clip's ends (that candidate is not available).
+    The match is decided on the film content: blocks that comb whatever the candidate (video-rate
+    credits or captions, an orphan's every textured block, still hatching) do not vote, so a combed
+    region cannot tip the match of the picture around it. ``previous`` / ``following`` are None at the
+    clip's ends (that candidate is not available).
     """
     candidates = {"c": current.second,
                   "p": None if previous is None else previous.second,
                   "n": None if following is None else following.second}
     xp = xp_of(current.first)
+    rows, cols = BLOCK
+    block_area = rows * cols
     maps: dict[str, np.ndarray] = {}
-    costs: dict[str, float] = {}
+    counts: dict[str, np.ndarray] = {}
     for m in MATCHES:  # in preference order; a weave with no combing at all cannot be beaten
         if candidates[m] is not None:
             maps[m] = comb_map(current.first, candidates[m], tff)
-            costs[m] = float(xp.count_nonzero(maps[m]))
-            if costs[m] == 0:
+            counts[m] = _block_counts(maps[m], rows, cols)
+            if not counts[m].any():
                 break
+    floor = np.minimum.reduce(list(counts.values())) if len(counts) > 1 else np.zeros_like(counts["c"])
+    voting = floor < COMBED_SHARE * block_area  # some candidate weaves this block cleanly enough
+    # Each block's combing counts up to a cap: a block votes, and a bright overlay that weaves in one
+    # candidate only (30p credits) cannot outweigh the film by the contrast of its edges.
+    cap = COMBED_SHARE * block_area
+    costs = {m: float(np.minimum(c[voting], cap).sum()) for m, c in counts.items()}
     best = min(costs.values())
     match = next(m for m in MATCHES if m in costs and costs[m] <= best)
     # Motion: where the first field differs from its neighbours' (combing needs two moments).
     moving = xp.zeros(current.first.shape, bool)
-    change = np.inf
+    change, block_change = np.inf, None
     threshold = np.float32(2 * MOTION_THRESHOLD)
     for other in (previous, following):
         if other is not None:
@@ -145,19 +200,42 @@ def frame_metrics(previous: FieldProxy | None, current: FieldProxy, following: F
             moving |= difference > threshold
             if other is previous:
                 change = float(difference.mean()) * 0.5
+                block_change = _block_counts(difference, rows // 2, cols) * np.float32(0.5 / (block_area // 2))
     moving_rows = xp.repeat(moving, 2, axis=0)[: maps[match].shape[0] + 3]
     # Field rows cover two frame rows; a one-row margin catches combs along a moving edge.
     moving_rows = moving_rows[1:-2] | moving_rows[2:-1] | moving_rows[:-3]
-    combed = _block_share(maps[match] & moving_rows[: maps[match].shape[0]])
+    moving_rows = moving_rows[: maps[match].shape[0]]
+    # Where the match matters: the chosen weave and the next-best combed. Not the worst: across a scene cut
+    # it combs everywhere, and an orphan would hide among the blocks it adds. Strict combing: these
+    # blocks decide what is rebuilt.
+    ranked = sorted(maps, key=lambda m: (costs[m], MATCHES.index(m)))[:2]
+    shares = {m: _block_counts(comb_map(current.first, candidates[m], tff, strict=True) & moving_rows, rows, cols)
+              / block_area for m in ranked}
+    region = shares[match] >= COMBED_SHARE
+    active = np.logical_or.reduce([shares[m] >= COMBED_SHARE for m in ranked])
+    if block_change is not None:
+        block_change = block_change[: region.shape[0], : region.shape[1]]
+    combed = float(shares[match].max()) if shares[match].size else 0.0
     return FrameMetrics(match, (costs.get("c", np.inf), costs.get("p", np.inf), costs.get("n", np.inf)), combed,
-                        change)
+                        change, region, active, block_change)
 
 
-def _clear_repeat(metrics: list[FrameMetrics], calm: list[int]) -> bool:
+def _clear_repeat(changes: list[float], calm: list[int]) -> bool:
     """Whether the least-changed calm frame (``calm[0]``) plainly repeats its predecessor."""
-    least = metrics[calm[0]].change
-    others = [metrics[k].change for k in range(len(metrics)) if k != calm[0]]
+    least = changes[calm[0]]
+    others = [changes[k] for k in range(len(changes)) if k != calm[0]]
     return least < REPEAT_FLOOR or (bool(others) and least < REPEAT_RATIO * min(others))
+
+
+def grow_blocks(blocks: np.ndarray) -> np.ndarray:
+    """``blocks`` and their 8 neighbours: combing spills over a block's border."""
+    out = blocks.copy()
+    out[1:] |= blocks[:-1]
+    out[:-1] |= blocks[1:]
+    grown = out.copy()
+    grown[:, 1:] |= out[:, :-1]
+    grown[:, :-1] |= out[:, 1:]
+    return grown
 
 
 @dataclass(frozen=True)
@@ -167,31 +245,195 @@ class CycleDecision:
     first: int  # input index of the cycle's first frame
     dropped: int  # input index of the frame left out
     kept: tuple[int, ...]  # input indices shown, in order
-    interpolated: tuple[bool, ...]  # per kept frame: its second field is interpolated from the first
+    interpolated: tuple[bool, ...]  # per kept frame: an orphan, its whole second field rebuilt from the first
+    overlay: np.ndarray | None = None  # bool blocks (grown by one) that comb in most of the cycle's frames
 
 
-def decide_cycle(first: int, metrics: list[FrameMetrics], orphans: str) -> CycleDecision:
+def _blocks_of(m: FrameMetrics) -> tuple[np.ndarray, np.ndarray]:
+    """``region`` and ``active`` of ``m``; one block for metrics made without them."""
+    if m.region is not None and m.active is not None:
+        return m.region, m.active
+    combed = np.array([[m.combed >= COMBED_SHARE]])
+    return combed, np.ones_like(combed)
+
+
+def decide_cycle(first: int, metrics: list[FrameMetrics], orphans: str,
+                 phases: tuple[int, ...] = ()) -> CycleDecision:
     """Drop one frame of the cycle starting at input ``first`` (a cycle of one frame drops none).
 
-    Frames that comb after matching (orphans, 30p, interlaced) are never shown combed: they are
-    dropped when the cycle allows, else shown with their second field interpolated.
-    - No combed frame: the frame that changed least from its predecessor (the repeat) is dropped.
-    - Combed frames and a clear repeat (its change below ``REPEAT_FLOOR`` or ``REPEAT_RATIO`` times the
-      next-smallest: flat drawings change little in mean even when they move): the repeat is dropped
-      and the combed frames interpolated.
-    - Combed frames and no clear repeat: ``orphans="drop"`` drops the most combed frame;
-      ``"rebuild"`` keeps it interpolated and drops the least-changed other frame (on twos
+    Video-rate overlays and orphans are told apart by where and when they comb. Blocks that comb
+    in at least ``OVERLAY_FRAMES`` of the cycle's frames are an *overlay* (60i credits, captions, an
+    interlaced insert): they are deinterlaced in every frame and left out of the film's decisions. A
+    frame whose film content (the blocks outside the overlay) combs in at least ``ORPHAN_SHARE`` of
+    the blocks where the match matters is an *orphan*: its first field has no partner (an edit after
+    telecine). Orphans are never shown combed: dropped when the cycle allows, else rebuilt whole
+    from their first field.
+    The *repeat* is the frame that shows its predecessor's film frame again. It is clear when it wins
+    the block vote (``repeat_position``), or its mean change is below ``REPEAT_FLOOR`` or
+    ``REPEAT_RATIO`` times the next-smallest (flat drawings change little in mean even when they move).
+    Where the cycle has none and no orphan, ``phases`` (the clear repeats' positions in the
+    neighbouring cycles: the 3:2 phase) say where it is.
+    - No orphan: the repeat is dropped, else the frame whose film content changed least.
+    - Orphans and a clear repeat: the repeat is dropped and the orphans rebuilt.
+    - Orphans and no clear repeat: ``orphans="drop"`` drops the most combed orphan;
+      ``"rebuild"`` keeps it rebuilt and drops the least-changed other frame (on twos
       animation, often a repeated drawing).
     """
     count = len(metrics)
     indices = list(range(first, first + count))
+    film = _cycle_film(metrics)
+    orphan = film.orphan
     if count == 1:
-        return CycleDecision(first, -1, (first,), (metrics[0].combed >= COMBED_SHARE,))
-    combed = [m.combed >= COMBED_SHARE for m in metrics]
-    calm = sorted((k for k in range(count) if not combed[k]), key=lambda k: (metrics[k].change, k))
-    if not any(combed) or (calm and (_clear_repeat(metrics, calm) or orphans == "rebuild")):
+        return CycleDecision(first, -1, (first,), (orphan[0],), film.overlay)
+    calm = sorted((k for k in range(count) if not orphan[k]), key=lambda k: (film.changes[k], k))
+    known = [p for p in phases if p < count and not orphan[p]]
+    phase = known[0] if known and all(p == known[0] for p in known) else None
+    repeat, strong = _voted_repeat(film)
+    if repeat is not None and not strong and phase is not None and not any(orphan):
+        repeat = phase  # a weak vote (an overlay's blocks that happened to hold still) against the phase around it
+    if repeat is None and calm and _clear_repeat(film.changes, calm):
+        repeat = calm[0]
+    if repeat is None and not any(orphan):
+        # No repeat of its own (30p credits change every frame; a still shot changes in none): the phase
+        # of the cycles around it, where they agree.
+        repeat = phase
+    if repeat is not None:
+        drop = repeat
+    elif calm and (not any(orphan) or orphans == "rebuild"):
         drop = calm[0]
     else:
-        drop = max(range(count), key=lambda k: (metrics[k].combed, -k))
+        drop = max(range(count), key=lambda k: (metrics[k].combed if orphan[k] else -1.0, -k))
     kept = [k for k in range(count) if k != drop]
-    return CycleDecision(first, indices[drop], tuple(indices[k] for k in kept), tuple(combed[k] for k in kept))
+    return CycleDecision(first, indices[drop], tuple(indices[k] for k in kept), tuple(orphan[k] for k in kept),
+                         film.overlay)
+
+
+@dataclass(frozen=True)
+class _CycleFilm:
+    """A cycle's frames seen through its film content (the blocks outside its overlay)."""
+
+    overlay: np.ndarray | None
+    orphan: list[bool]
+    changes: list[float]  # mean change of the film content per frame (inf for the clip's first)
+    votes: list[int]  # film blocks where the frame changed clearly least of the cycle
+    changing: int  # film blocks where some frame changed by more than VOTE_MARGIN
+
+
+def _cycle_film(metrics: list[FrameMetrics]) -> _CycleFilm:
+    count = len(metrics)
+    blocks = [_blocks_of(m) for m in metrics]
+    shape = blocks[0][0].shape
+    overlay = None
+    if count >= OVERLAY_FRAMES and all(r.shape == shape for r, _ in blocks):
+        overlay = grow_blocks(np.sum([r for r, _ in blocks], axis=0) >= OVERLAY_FRAMES)
+    film = np.ones(shape, bool) if overlay is None else ~overlay
+    orphan = []
+    for region, active in blocks:
+        combed_film = int(np.count_nonzero(region & film))
+        orphan.append(combed_film > 0 and combed_film >= ORPHAN_SHARE * np.count_nonzero(active & film))
+    usable = film.any() and all(m.block_change is None or m.block_change.shape == shape for m in metrics)
+    changes = [m.change if m.block_change is None or not usable else float(m.block_change[film].mean())
+               for m in metrics]
+    votes, changing = [0] * count, 0
+    if usable and count > 2:
+        stack = np.stack([np.full(shape, np.inf, np.float32) if m.block_change is None else m.block_change
+                          for m in metrics])[:, film]
+        order = np.argsort(stack, axis=0, kind="stable")
+        least = np.take_along_axis(stack, order[:1], axis=0)[0]
+        second = np.take_along_axis(stack, order[1:2], axis=0)[0]
+        with np.errstate(invalid="ignore"):  # inf - inf where two frames have no predecessor: no vote
+            clear = (second - least > VOTE_MARGIN) & (least < VOTE_RATIO * second)
+        votes = np.bincount(order[0][clear], minlength=count).tolist()
+        changing = int(np.count_nonzero(np.isfinite(stack).all(axis=0) & (stack.max(axis=0) > VOTE_MARGIN)))
+    return _CycleFilm(overlay, orphan, changes, votes, changing)
+
+
+def _voted_repeat(film: _CycleFilm) -> tuple[int | None, bool]:
+    """The frame most film blocks say changed least, when it is no orphan and wins clearly; and whether the
+    vote is strong (at least ``VOTE_STRONG`` of the film blocks that change at all voted for it)."""
+    ranked = sorted(range(len(film.votes)), key=lambda k: (-film.votes[k], k))
+    top = ranked[0]
+    runner_up = film.votes[ranked[1]] if len(ranked) > 1 else 0
+    if film.orphan[top] or film.votes[top] < REPEAT_VOTES or film.votes[top] < 2 * runner_up:
+        return None, False
+    return top, film.votes[top] >= VOTE_STRONG * film.changing
+
+
+def repeat_position(metrics: list[FrameMetrics]) -> int | None:
+    """Position in a cycle of its repeat where its own frames show it plainly (a strong block vote, or a mean
+    change that stands out), else None: the 3:2 phase a neighbouring cycle lends to ``decide_cycle``."""
+    if len(metrics) <= 2:
+        return None
+    film = _cycle_film(metrics)
+    repeat, strong = _voted_repeat(film)
+    if repeat is not None and strong:
+        return repeat
+    calm = sorted((k for k in range(len(metrics)) if not film.orphan[k]), key=lambda k: (film.changes[k], k))
+    return calm[0] if calm and _clear_repeat(film.changes, calm) else None
+
+
+DIRECTIONS = (0, -1, 1, -2, 2)  # edge directions tried, in preference order (0: vertical)
+DIAGONAL_BIAS = 2.0  # 8-bit code values a diagonal's match must beat the vertical's by, per window pixel
+PIXEL_COMB_THRESHOLD = COMB_THRESHOLD  # 8-bit code values, as the block test
+
+
+def _shift_columns(rows: np.ndarray, d: int) -> np.ndarray:
+    """``rows[:, x + d]`` with the edge column repeated."""
+    if d == 0:
+        return rows
+    width = rows.shape[1]
+    index = np.clip(np.arange(width) + d, 0, width - 1)
+    return rows[:, index]
+
+
+def edge_directed_rows(plane: np.ndarray, keep: int) -> np.ndarray:
+    """The rows of parity ``1 - keep`` rebuilt from the rows of parity ``keep`` (float32, one row per missing
+    row, in order): per pixel the direction among ``DIRECTIONS`` along which the rows above and below agree
+    best over a 3-pixel window (edge-based line average), a 4-tap cubic where that is vertical.
+
+    Edge-directed so that the slanted strokes of line art and lettering stay lines, not stairs.
+    """
+    field = plane[keep::2].astype(np.float32)
+    missing = plane.shape[0] // 2 if keep == 0 else (plane.shape[0] + 1) // 2
+    # Missing row i lies between kept rows i and i + 1 (keep 0) or i - 1 and i (keep 1); at the edges the
+    # nearest kept row stands in for the absent one.
+    index = np.arange(missing) + (0 if keep == 0 else -1)
+    last = field.shape[0] - 1
+    above, below = field[np.clip(index, 0, last)], field[np.clip(index + 1, 0, last)]
+    above2, below2 = field[np.clip(index - 1, 0, last)], field[np.clip(index + 2, 0, last)]
+    cubic = (9.0 * (above + below) - above2 - below2) / 16.0
+    lo, hi = np.minimum(above, below), np.maximum(above, below)
+    best_value = np.clip(cubic, lo - 0.5 * (hi - lo), hi + 0.5 * (hi - lo))
+    best_cost = None
+    for d in DIRECTIONS:
+        a, b = _shift_columns(above, d), _shift_columns(below, -d)
+        diff = np.abs(a - b)
+        cost = diff + _shift_columns(diff, -1) + _shift_columns(diff, 1)
+        if d == 0:
+            best_cost = cost
+            continue
+        cost = cost + 3 * DIAGONAL_BIAS * abs(d)
+        better = cost < best_cost
+        best_cost = np.where(better, cost, best_cost)
+        best_value = np.where(better, 0.5 * (a + b), best_value)
+    return best_value
+
+
+def pixel_combing(plane: np.ndarray, keep: int, scale: float) -> np.ndarray:
+    """Bool (missing rows, W): pixels of the rows of parity ``1 - keep`` that comb with their neighbours:
+    the pixel and a vertical neighbour are both local extremes by more than ``PIXEL_COMB_THRESHOLD``
+    (``scale``: 8-bit code values per plane unit). Grown by one row and two columns, the reach of a comb's
+    fringe."""
+    woven = plane.astype(np.float32) * np.float32(scale)
+    starts = _pair_extremes(woven, np.float32(PIXEL_COMB_THRESHOLD), strict=True)
+    pair = starts.copy()
+    pair[1:] |= starts[:-1]  # both rows of each pair
+    rows = pair[1 - keep::2]
+    grown = rows.copy()
+    grown[1:] |= rows[:-1]
+    grown[:-1] |= rows[1:]
+    wide = grown.copy()
+    for d in (1, 2):
+        wide[:, d:] |= grown[:, :-d]
+        wide[:, :-d] |= grown[:, d:]
+    return wide
