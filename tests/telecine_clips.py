@@ -206,8 +206,9 @@ class FieldCredits:
 
         return clip.std.ModifyFrame(clip, draw)
 
-    def ideal(self, film_frame: vs.VideoFrame, t: int) -> list[np.ndarray]:
-        """Y, U, V of ``film_frame`` with the credits of field time ``t`` on every row (progressive 4:2:0)."""
+    def ideal(self, film_frame: list[np.ndarray], t: int) -> list[np.ndarray]:
+        """Y, U, V of ``film_frame`` (its planes) with the credits of field time ``t`` on every row
+        (progressive 4:2:0)."""
         a = self.alpha(t)
         ca = 0.25 * (a[0::2, 0::2] + a[0::2, 1::2] + a[1::2, 0::2] + a[1::2, 1::2])
         return [self._blend(np.asarray(film_frame[p], np.float32), a if p == 0 else ca, CREDITS_WHITE[p])
@@ -221,3 +222,71 @@ def mpeg2_source(clip: vs.VideoNode, folder: Path, bitrate: str = "8M") -> vs.Vi
     planes = [tuple(np.array(plane_view(f, p)) for p in range(3)) for f in clip.frames(close=True)]
     path = mpeg2_interlaced_file("tests", planes, folder / "captured.mkv", bitrate=bitrate)
     return vs.core.bs.VideoSource(str(path), cachemode=0).std.SetFieldBased(vs.FIELD_TOP)
+
+
+def rgb_of_yuv420(planes: list[np.ndarray]) -> np.ndarray:
+    """(H, W, 3) float32 BT.709 limited-range RGB of 8-bit 4:2:0 planes (chroma repeated, the same for every
+    tool scored), 0..255."""
+    y = (planes[0].astype(np.float32) - 16) * (255 / 219)
+    u, v = ((np.repeat(np.repeat(p.astype(np.float32), 2, 0), 2, 1) - 128) * (255 / 224) for p in planes[1:])
+    r = y + 1.5748 * v
+    g = y - 0.1873 * u - 0.4681 * v
+    b = y + 1.8556 * u
+    return np.clip(np.stack([r, g, b], axis=-1), 0, 255)
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float32) - b.astype(np.float32)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255**2 / mse)
+
+
+def comb_share(luma: np.ndarray) -> float:
+    """Share of pixels of a luma crop that comb as woven (``comb_map``, both fields from the crop itself)."""
+    from vsovermix.ops.telecine import comb_map
+
+    fields = field_proxy_of(luma)
+    return float(comb_map(fields.first, fields.second, True).mean())
+
+
+def field_proxy_of(luma: np.ndarray):
+    from vsovermix.ops.telecine import field_proxy
+
+    return field_proxy(luma, 255.0, True)
+
+
+def score_field_credits(out: vs.VideoNode, film: vs.VideoNode, credits: FieldCredits, margin: int = 16) -> dict:
+    """Score a tool's output on ``credits.apply(telecine(film))``.
+
+    Background (columns right of the credits + ``margin``): the nearest film frame of each output frame
+    (luma), distinct film frames shown, duplicates, and RGB PSNR. Credits column (the left ``columns``):
+    RGB PSNR against the ideal picture (the film frame with the credits of one field time, the best of
+    the times its film frame's first fields were shown at), and the share of combed pixels there
+    against the ideal's.
+    """
+    x = credits.columns + margin
+    truth = luma_frames(film)
+    shown = [[np.array(f[p]) for p in range(3)] for f in out.frames(close=True)]
+    nearest, _ = nearest_film_frames(np.stack([s[0][:, x:] for s in shown]), truth[:, :, x:])
+    # Telecine input frames whose first field shows film frame f (the std pattern of ``telecine``).
+    first_field_film = [0, 1, 1, 2, 3]
+    films = [[np.array(f[p]) for p in range(3)] for f in film.frames(close=True)]
+    background, column, combs, ideal_combs = [], [], [], []
+    for planes, f in zip(shown, nearest, strict=True):
+        rgb = rgb_of_yuv420(planes)
+        want = rgb_of_yuv420(films[f])
+        background.append(_psnr(rgb[:, x:], want[:, x:]))
+        times = [2 * (5 * (f // 4) + k) + s for k in range(5) if first_field_film[k] == f % 4 for s in (0, 1)]
+        best, best_ideal = -np.inf, None
+        for t in times:
+            ideal = credits.ideal(films[f], t)
+            score = _psnr(rgb[:, : credits.columns], rgb_of_yuv420(ideal)[:, : credits.columns])
+            if score > best:
+                best, best_ideal = score, ideal
+        column.append(best)
+        combs.append(comb_share(planes[0][:, : credits.columns]))
+        ideal_combs.append(comb_share(best_ideal[0][:, : credits.columns]))
+    return {"frames_out": len(shown), "distinct_film_frames": len(set(nearest)),
+            "duplicates": sum(a == b for a, b in itertools.pairwise(nearest)),
+            "background_median_psnr_rgb": float(np.median(background)), "background_worst_psnr_rgb": min(background),
+            "credits_median_psnr_rgb": float(np.median(column)), "credits_worst_psnr_rgb": float(min(column)),
+            "credits_comb_share": float(np.mean(combs)), "ideal_comb_share": float(np.mean(ideal_combs))}
