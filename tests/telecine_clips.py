@@ -254,39 +254,72 @@ def field_proxy_of(luma: np.ndarray):
     return field_proxy(luma, 255.0, True)
 
 
-def score_field_credits(out: vs.VideoNode, film: vs.VideoNode, credits: FieldCredits, margin: int = 16) -> dict:
+FIRST_FIELD_FILM = (0, 1, 1, 2, 3)  # film frame (of the cycle's four) in each telecined frame's first field
+
+
+def first_field_times(f: int) -> list[int]:
+    """Field times at which film frame ``f``'s first field is shown by ``telecine`` (one or two)."""
+    return [2 * (5 * (f // 4) + k) for k in range(5) if FIRST_FIELD_FILM[k] == f % 4]
+
+
+def ideal_film(film: vs.VideoNode, credits: FieldCredits) -> vs.VideoNode:
+    """The progressive pictures a perfect tool shows: each film frame with the credits of the first moment its
+    first field is shown, on every row."""
+    frames = [[np.array(f[p]) for p in range(3)] for f in film.frames(close=True)]
+    ideal = [credits.ideal(planes, first_field_times(f)[0]) for f, planes in enumerate(frames)]
+    return clip_from_planes([tuple(i) for i in ideal], vs.YUV420P8, FILM_FPS)
+
+
+def film_frames_of_telecine(clip: vs.VideoNode) -> list[list[np.ndarray]]:
+    """The film frames of a ``telecine`` clip, woven by the pattern it was made with (no matcher involved)."""
+    frames = [[np.array(f[p]) for p in range(3)] for f in clip.frames(close=True)]
+    out = []
+    for start in range(0, len(frames) - 4, 5):
+        a, b, bc, cd, d = frames[start:start + 5]
+        c = [p.copy() for p in cd]
+        for p in range(3):
+            c[p][1::2] = bc[p][1::2]
+        out += [a, b, c, d]
+    return out
+
+
+def score_field_credits(out: vs.VideoNode, film: vs.VideoNode, credits: FieldCredits, margin: int = 16,
+                        reference: list[list[np.ndarray]] | None = None) -> dict:
     """Score a tool's output on ``credits.apply(telecine(film))``.
 
     Background (columns right of the credits + ``margin``): the nearest film frame of each output frame
     (luma), distinct film frames shown, duplicates, and RGB PSNR. Credits column (the left ``columns``):
     RGB PSNR against the ideal picture (the film frame with the credits of one field time, the best of
-    the times its film frame's first fields were shown at), and the share of combed pixels there
-    against the ideal's.
+    the times its first field was shown at), and the share of combed pixels there. ``reference``: the
+    ideal pictures through the same codec (``film_frames_of_telecine``), whose comb share is the
+    codec's own (MPEG-2's field DCT combs hatching a little); without it the clean ideal's.
     """
     x = credits.columns + margin
     truth = luma_frames(film)
     shown = [[np.array(f[p]) for p in range(3)] for f in out.frames(close=True)]
     nearest, _ = nearest_film_frames(np.stack([s[0][:, x:] for s in shown]), truth[:, :, x:])
-    # Telecine input frames whose first field shows film frame f (the std pattern of ``telecine``).
-    first_field_film = [0, 1, 1, 2, 3]
     films = [[np.array(f[p]) for p in range(3)] for f in film.frames(close=True)]
     background, column, combs, ideal_combs = [], [], [], []
     for planes, f in zip(shown, nearest, strict=True):
         rgb = rgb_of_yuv420(planes)
         want = rgb_of_yuv420(films[f])
         background.append(_psnr(rgb[:, x:], want[:, x:]))
-        times = [2 * (5 * (f // 4) + k) + s for k in range(5) if first_field_film[k] == f % 4 for s in (0, 1)]
         best, best_ideal = -np.inf, None
-        for t in times:
+        for t in first_field_times(f):
             ideal = credits.ideal(films[f], t)
             score = _psnr(rgb[:, : credits.columns], rgb_of_yuv420(ideal)[:, : credits.columns])
             if score > best:
                 best, best_ideal = score, ideal
         column.append(best)
         combs.append(comb_share(planes[0][:, : credits.columns]))
-        ideal_combs.append(comb_share(best_ideal[0][:, : credits.columns]))
+        ideal_combs.append(comb_share((best_ideal if reference is None else reference[f])[0][:, : credits.columns]))
     return {"frames_out": len(shown), "distinct_film_frames": len(set(nearest)),
             "duplicates": sum(a == b for a, b in itertools.pairwise(nearest)),
             "background_median_psnr_rgb": float(np.median(background)), "background_worst_psnr_rgb": min(background),
             "credits_median_psnr_rgb": float(np.median(column)), "credits_worst_psnr_rgb": float(min(column)),
             "credits_comb_share": float(np.mean(combs)), "ideal_comb_share": float(np.mean(ideal_combs))}
+
+
+def planes_of(clip: vs.VideoNode) -> list[list[np.ndarray]]:
+    """Every frame's planes, copied."""
+    return [[np.array(f[p]) for p in range(f.format.num_planes)] for f in clip.frames(close=True)]

@@ -17,6 +17,7 @@ from ..backend import Backend, array_module, resolve_backend
 from ..errors import ArgumentTypeError, ClipTooShortError, InvalidArgumentError, UnsupportedFormatError
 from ..ops.telecine import (
     BLOCK,
+    OVERLAY_DEPARTURE,
     CycleDecision,
     FieldProxy,
     FrameMetrics,
@@ -247,6 +248,13 @@ def _treated_blocks(metrics: FrameMetrics, decision: CycleDecision) -> np.ndarra
     return grow_blocks(blocks) if blocks.any() else None
 
 
+def _moving_blocks(decision: CycleDecision, shape: tuple[int, ...]) -> np.ndarray | None:
+    """The cycle's video-rate blocks that moved at its repeat, where it has any on this frame's grid."""
+    if decision.moving is None or decision.moving.shape != shape:
+        return None
+    return decision.moving
+
+
 def _deinterlace(frame: vs.VideoFrame, metrics: FrameMetrics, decision: CycleDecision, k: int, tff: bool,
                  luma_plane: int, peak: float) -> tuple[int, int, int, int]:
     """Rebuild, in place, the second field of ``frame`` where it combs; returns the treated rectangle
@@ -268,18 +276,32 @@ def _deinterlace(frame: vs.VideoFrame, metrics: FrameMetrics, decision: CycleDec
     if blocks is None:
         return (0, 0, 0, 0)
     rows, cols = BLOCK[0], BLOCK[1] * 4  # frame pixels per block
-    bi, bj = np.nonzero(blocks)
-    y0, y1 = max(1 + rows * int(bi.min()) - 4, 0), min(1 + rows * (int(bi.max()) + 1) + 4, height)
-    x0, x1 = cols * int(bj.min()), min(cols * (int(bj.max()) + 1), width)
+    # Each frame row and column in its block; the ragged edges (and row 0) belong to the nearest block.
+    row_block = np.clip((np.arange(height) - 1) // rows, 0, blocks.shape[0] - 1)
+    col_block = np.clip(np.arange(width) // cols, 0, blocks.shape[1] - 1)
+    treated_rows = np.nonzero(blocks.any(axis=1)[row_block])[0]
+    treated_cols = np.nonzero(blocks.any(axis=0)[col_block])[0]
+    y0, y1 = max(int(treated_rows[0]) - 4, 0), min(int(treated_rows[-1]) + 1 + 4, height)
+    x0, x1 = int(treated_cols[0]), int(treated_cols[-1]) + 1
     y0 -= y0 % 4  # whole 4:2:0 field pairs, so that chroma rows line up with their luma rows
     y1 = min(y1 + (-y1) % 4, height)
-    # Pixel mask over the rectangle's missing rows: inside a treated block and combed in luma.
+    missing_rows = np.arange(y0, y1)[1 - keep::2]
+
+    def pixels_of(grid: np.ndarray) -> np.ndarray:
+        """Bool blocks onto the rectangle's missing rows (frame pixels)."""
+        return grid[row_block[missing_rows]][:, col_block[x0:x1]]
+
+    # Pixel mask over the rectangle's missing rows: inside a treated block and combed in luma; inside the
+    # video-rate blocks that moved at the repeat also where the woven row departs from the first field's
+    # interpolation (a rolling edge woven one row off).
     luma = planes[luma_plane][y0:y1, x0:x1]
-    inside = np.repeat(np.repeat(blocks, rows, axis=0), cols, axis=1)
-    inside = np.pad(inside, ((1, max(0, height - 1 - inside.shape[0])), (0, max(0, width - inside.shape[1]))))
-    inside = inside[y0:y1][1 - keep::2, x0:x1]
     scale = 255.0 / peak
-    mask = inside & pixel_combing(luma, keep, scale)
+    rebuilt_luma = edge_directed_rows(luma, keep)
+    mask = pixels_of(blocks) & pixel_combing(luma, keep, scale)
+    moving = _moving_blocks(decision, blocks.shape)
+    if moving is not None:
+        departs = np.abs(luma[1 - keep::2].astype(np.float32) - rebuilt_luma) * np.float32(scale)
+        mask |= pixels_of(moving) & (departs > OVERLAY_DEPARTURE)
     if not mask.any():
         return (0, 0, 0, 0)
     for p, plane in enumerate(planes):
@@ -288,7 +310,8 @@ def _deinterlace(frame: vs.VideoFrame, metrics: FrameMetrics, decision: CycleDec
         part = plane[y0 >> sub_h:y1 >> sub_h, x0 >> sub_w:(x1 + (1 << sub_w) - 1) >> sub_w]
         missing = part[1 - keep::2]
         want = _reduce_or(mask, 1 << sub_h, 1 << sub_w)[: missing.shape[0], : missing.shape[1]]
-        rebuilt = edge_directed_rows(part, keep)[: want.shape[0], : want.shape[1]]
+        rebuilt = rebuilt_luma if p == luma_plane else edge_directed_rows(part, keep)
+        rebuilt = rebuilt[: want.shape[0], : want.shape[1]]
         missing[: want.shape[0], : want.shape[1]][want] = _stored(rebuilt[want], plane.dtype, peak)
     ys, xs = np.nonzero(mask)
     return (x0 + int(xs.min()), y0 + 2 * int(ys.min()) + 1 - keep, int(xs.max() - xs.min()) + 1,

@@ -29,6 +29,7 @@ from .resample import xp_of
 __all__ = [
     "BLOCK",
     "COMBED_SHARE",
+    "OVERLAY_DEPARTURE",
     "CycleDecision",
     "FieldProxy",
     "FrameMetrics",
@@ -246,7 +247,9 @@ class CycleDecision:
     dropped: int  # input index of the frame left out
     kept: tuple[int, ...]  # input indices shown, in order
     interpolated: tuple[bool, ...]  # per kept frame: an orphan, its whole second field rebuilt from the first
-    overlay: np.ndarray | None = None  # bool blocks (grown by one) that comb in most of the cycle's frames
+    overlay: np.ndarray | None = None  # bool blocks (grown by one) that comb in most of the cycle's frames, or
+    # neighbour ``moving``
+    moving: np.ndarray | None = None  # bool blocks that changed while the film repeated: video-rate
 
 
 def _blocks_of(m: FrameMetrics) -> tuple[np.ndarray, np.ndarray]:
@@ -284,7 +287,7 @@ def decide_cycle(first: int, metrics: list[FrameMetrics], orphans: str,
     film = _cycle_film(metrics)
     orphan = film.orphan
     if count == 1:
-        return CycleDecision(first, -1, (first,), (orphan[0],), film.overlay)
+        return CycleDecision(first, -1, (first,), (orphan[0],), film.overlay, film.moving)
     calm = sorted((k for k in range(count) if not orphan[k]), key=lambda k: (film.changes[k], k))
     known = [p for p in phases if p < count and not orphan[p]]
     phase = known[0] if known and all(p == known[0] for p in known) else None
@@ -305,14 +308,25 @@ def decide_cycle(first: int, metrics: list[FrameMetrics], orphans: str,
         drop = max(range(count), key=lambda k: (metrics[k].combed if orphan[k] else -1.0, -k))
     kept = [k for k in range(count) if k != drop]
     return CycleDecision(first, indices[drop], tuple(indices[k] for k in kept), tuple(orphan[k] for k in kept),
-                         film.overlay)
+                         film.overlay, film.moving)
+
+
+def _moving_at_repeat(repeat: FrameMetrics | None, shape: tuple[int, ...]) -> np.ndarray | None:
+    """Blocks that changed in the cycle's repeat: the film holds still between a repeated field and its
+    first showing, so what changed there is video-rate (rolling credits), though its edges may not comb."""
+    if repeat is None or repeat.block_change is None or repeat.block_change.shape != shape:
+        return None
+    moving = repeat.block_change > OVERLAY_CHANGE
+    return moving if moving.any() else None
 
 
 @dataclass(frozen=True)
 class _CycleFilm:
     """A cycle's frames seen through its film content (the blocks outside its overlay)."""
 
+    shape: tuple[int, ...]  # the block grid
     overlay: np.ndarray | None
+    moving: np.ndarray | None  # blocks that changed at the repeat (part of ``overlay``)
     orphan: list[bool]
     changes: list[float]  # mean change of the film content per frame (inf for the clip's first)
     votes: list[int]  # film blocks where the frame changed clearly least of the cycle
@@ -323,38 +337,64 @@ def _cycle_film(metrics: list[FrameMetrics]) -> _CycleFilm:
     count = len(metrics)
     blocks = [_blocks_of(m) for m in metrics]
     shape = blocks[0][0].shape
-    overlay = None
+    overlay, moving = None, None
     if count >= OVERLAY_FRAMES and all(r.shape == shape for r, _ in blocks):
-        overlay = grow_blocks(np.sum([r for r, _ in blocks], axis=0) >= OVERLAY_FRAMES)
+        overlay = np.sum([r for r, _ in blocks], axis=0) >= OVERLAY_FRAMES
+    # Where the match matters for the orphan test: outside the combing overlay. Blocks that only move at the
+    # repeat (30p credits weave in one match) still count there, so a few combed blocks are no orphan.
+    matched = np.ones(shape, bool) if overlay is None else ~grow_blocks(overlay)
+    usable = all(m.block_change is None or m.block_change.shape == shape for m in metrics)
+    if usable and count > 2:
+        # The frame that most blocks say changed least is the film's repeat; what changed there is video-rate.
+        votes, _ = _block_votes(metrics, shape, np.ones(shape, bool))
+        still = _clear_winner(votes)
+        if still is not None:
+            moving = _moving_at_repeat(metrics[still], shape)
+            if moving is not None:
+                overlay = moving if overlay is None else overlay | moving
+    if overlay is not None:
+        overlay = grow_blocks(overlay)
     film = np.ones(shape, bool) if overlay is None else ~overlay
     orphan = []
     for region, active in blocks:
         combed_film = int(np.count_nonzero(region & film))
-        orphan.append(combed_film > 0 and combed_film >= ORPHAN_SHARE * np.count_nonzero(active & film))
-    usable = film.any() and all(m.block_change is None or m.block_change.shape == shape for m in metrics)
+        orphan.append(combed_film > 0 and combed_film >= ORPHAN_SHARE * np.count_nonzero(active & matched))
+    usable = usable and film.any()
     changes = [m.change if m.block_change is None or not usable else float(m.block_change[film].mean())
                for m in metrics]
     votes, changing = [0] * count, 0
     if usable and count > 2:
-        stack = np.stack([np.full(shape, np.inf, np.float32) if m.block_change is None else m.block_change
-                          for m in metrics])[:, film]
-        order = np.argsort(stack, axis=0, kind="stable")
-        least = np.take_along_axis(stack, order[:1], axis=0)[0]
-        second = np.take_along_axis(stack, order[1:2], axis=0)[0]
-        with np.errstate(invalid="ignore"):  # inf - inf where two frames have no predecessor: no vote
-            clear = (second - least > VOTE_MARGIN) & (least < VOTE_RATIO * second)
-        votes = np.bincount(order[0][clear], minlength=count).tolist()
-        changing = int(np.count_nonzero(np.isfinite(stack).all(axis=0) & (stack.max(axis=0) > VOTE_MARGIN)))
-    return _CycleFilm(overlay, orphan, changes, votes, changing)
+        votes, changing = _block_votes(metrics, shape, film)
+    return _CycleFilm(shape, overlay, moving, orphan, changes, votes, changing)
+
+
+def _block_votes(metrics: list[FrameMetrics], shape: tuple[int, ...], where: np.ndarray) -> tuple[list[int], int]:
+    """Per frame, the blocks of ``where`` that changed clearly least in it; and the blocks that change at all."""
+    stack = np.stack([np.full(shape, np.inf, np.float32) if m.block_change is None else m.block_change
+                      for m in metrics])[:, where]
+    order = np.argsort(stack, axis=0, kind="stable")
+    least = np.take_along_axis(stack, order[:1], axis=0)[0]
+    second = np.take_along_axis(stack, order[1:2], axis=0)[0]
+    with np.errstate(invalid="ignore"):  # inf - inf where two frames have no predecessor: no vote
+        clear = (second - least > VOTE_MARGIN) & (least < VOTE_RATIO * second)
+    votes = np.bincount(order[0][clear], minlength=len(metrics)).tolist()
+    changing = int(np.count_nonzero(np.isfinite(stack).all(axis=0) & (stack.max(axis=0) > VOTE_MARGIN)))
+    return votes, changing
+
+
+def _clear_winner(votes: list[int]) -> int | None:
+    """The frame with the most votes, where it has ``REPEAT_VOTES`` and twice the runner-up's."""
+    ranked = sorted(range(len(votes)), key=lambda k: (-votes[k], k))
+    runner_up = votes[ranked[1]] if len(ranked) > 1 else 0
+    top = ranked[0]
+    return top if votes[top] >= REPEAT_VOTES and votes[top] >= 2 * runner_up else None
 
 
 def _voted_repeat(film: _CycleFilm) -> tuple[int | None, bool]:
     """The frame most film blocks say changed least, when it is no orphan and wins clearly; and whether the
     vote is strong (at least ``VOTE_STRONG`` of the film blocks that change at all voted for it)."""
-    ranked = sorted(range(len(film.votes)), key=lambda k: (-film.votes[k], k))
-    top = ranked[0]
-    runner_up = film.votes[ranked[1]] if len(ranked) > 1 else 0
-    if film.orphan[top] or film.votes[top] < REPEAT_VOTES or film.votes[top] < 2 * runner_up:
+    top = _clear_winner(film.votes)
+    if top is None or film.orphan[top]:
         return None, False
     return top, film.votes[top] >= VOTE_STRONG * film.changing
 
@@ -375,6 +415,10 @@ def repeat_position(metrics: list[FrameMetrics]) -> int | None:
 DIRECTIONS = (0, -1, 1, -2, 2)  # edge directions tried, in preference order (0: vertical)
 DIAGONAL_BIAS = 2.0  # 8-bit code values a diagonal's match must beat the vertical's by, per window pixel
 PIXEL_COMB_THRESHOLD = COMB_THRESHOLD  # 8-bit code values, as the block test
+# 8-bit code values a woven pixel of an overlay block may depart from the first field's interpolation: beyond
+# it the overlay moved there between the fields (a rolling edge shows as a step one row off, not as a comb).
+OVERLAY_DEPARTURE = 16.0
+OVERLAY_CHANGE = 8.0  # 8-bit code values a block's mean may change at the repeat (codec noise) before it is overlay
 
 
 def _shift_columns(rows: np.ndarray, d: int) -> np.ndarray:
