@@ -313,9 +313,13 @@ def score_field_credits(out: vs.VideoNode, film: vs.VideoNode, credits: FieldCre
         column.append(best)
         combs.append(comb_share(planes[0][:, : credits.columns]))
         ideal_combs.append(comb_share((best_ideal if reference is None else reference[f])[0][:, : credits.columns]))
+    by_film_frame: dict[int, float] = {}
+    for f, score in zip(nearest, background, strict=True):
+        by_film_frame.setdefault(f, score)
     return {"frames_out": len(shown), "distinct_film_frames": len(set(nearest)),
             "duplicates": sum(a == b for a, b in itertools.pairwise(nearest)),
             "background_median_psnr_rgb": float(np.median(background)), "background_worst_psnr_rgb": min(background),
+            "background_psnr_by_film_frame": by_film_frame,
             "credits_median_psnr_rgb": float(np.median(column)), "credits_worst_psnr_rgb": float(min(column)),
             "credits_comb_share": float(np.mean(combs)), "ideal_comb_share": float(np.mean(ideal_combs))}
 

@@ -21,18 +21,22 @@ from ..ops.telecine import (
     CycleDecision,
     FieldProxy,
     FrameMetrics,
+    clamped_between_rows,
     decide_cycle,
     edge_directed_rows,
     field_proxy,
     frame_metrics,
     grow_blocks,
+    overlay_shift,
     pixel_combing,
     repeat_position,
+    shifted_second_field,
 )
 
 __all__ = ["detelecine"]
 
 CYCLE = 5
+FIT_WINDOW = (3, 7)  # field rows x columns over which the woven and the motion-followed overlay are compared
 ORPHANS = ("drop", "rebuild")
 PHASE_REACH = 3  # cycles either side searched for the 3:2 phase where a cycle shows none of its own
 _CACHE_FRAMES = 5 * (2 * PHASE_REACH + 1) + 8  # proxies and metrics kept per clip: a cycle's whole window
@@ -299,9 +303,14 @@ def _deinterlace(frame: vs.VideoFrame, metrics: FrameMetrics, decision: CycleDec
     rebuilt_luma = edge_directed_rows(luma, keep)
     mask = pixels_of(blocks) & pixel_combing(luma, keep, scale)
     moving = _moving_blocks(decision, blocks.shape)
+    shift, in_overlay = 0, None
     if moving is not None:
         departs = np.abs(luma[1 - keep::2].astype(np.float32) - rebuilt_luma) * np.float32(scale)
-        mask |= pixels_of(moving) & (departs > OVERLAY_DEPARTURE)
+        in_overlay = pixels_of(moving)
+        mask |= in_overlay & (departs > OVERLAY_DEPARTURE)
+        in_overlay &= mask
+        if in_overlay.any():
+            shift = overlay_shift(luma, keep, in_overlay, scale)
     if not mask.any():
         return (0, 0, 0, 0)
     for p, plane in enumerate(planes):
@@ -311,11 +320,36 @@ def _deinterlace(frame: vs.VideoFrame, metrics: FrameMetrics, decision: CycleDec
         missing = part[1 - keep::2]
         want = _reduce_or(mask, 1 << sub_h, 1 << sub_w)[: missing.shape[0], : missing.shape[1]]
         rebuilt = rebuilt_luma if p == luma_plane else edge_directed_rows(part, keep)
+        if shift:
+            rebuilt = _follow_overlay(part, keep, shift / (1 << sub_h), rebuilt,
+                                      _reduce_or(in_overlay, 1 << sub_h, 1 << sub_w))
         rebuilt = rebuilt[: want.shape[0], : want.shape[1]]
         missing[: want.shape[0], : want.shape[1]][want] = _stored(rebuilt[want], plane.dtype, peak)
     ys, xs = np.nonzero(mask)
     return (x0 + int(xs.min()), y0 + 2 * int(ys.min()) + 1 - keep, int(xs.max() - xs.min()) + 1,
             2 * int(ys.max() - ys.min()) + 1)
+
+
+def _follow_overlay(part: np.ndarray, keep: int, shift: float, rebuilt: np.ndarray, overlay: np.ndarray) -> np.ndarray:
+    """``rebuilt`` (missing rows), where ``overlay`` replaced by the second field moved back by the overlay's
+    own motion and held between the first field's rows, where that fits the first field better around the
+    pixel than the woven row does; the woven row where it fits as well (film under the overlay)."""
+    from scipy.ndimage import uniform_filter
+
+    followed = clamped_between_rows(part, keep, shifted_second_field(part, keep, shift))
+    h, w = min(rebuilt.shape[0], overlay.shape[0]), min(rebuilt.shape[1], overlay.shape[1])
+    woven = part[1 - keep::2].astype(np.float32)[:h, :w]
+    misfit = np.abs(woven - clamped_between_rows(part, keep, woven)[:h, :w])
+    moved_misfit = np.abs(shifted_second_field(part, keep, shift)[:h, :w] - followed[:h, :w])
+    woven_cost = uniform_filter(misfit, FIT_WINDOW, mode="nearest")
+    moved_cost = uniform_filter(moved_misfit, FIT_WINDOW, mode="nearest")
+    out = rebuilt.copy()
+    region = overlay[:h, :w]
+    take_moved = region & (moved_cost < woven_cost)
+    out[:h, :w][take_moved] = followed[:h, :w][take_moved]
+    keep_woven = region & ~take_moved & (woven_cost <= moved_cost)
+    out[:h, :w][keep_woven] = woven[keep_woven]
+    return out
 
 
 def _reduce_or(mask: np.ndarray, rows: int, cols: int) -> np.ndarray:

@@ -481,3 +481,46 @@ def pixel_combing(plane: np.ndarray, keep: int, scale: float) -> np.ndarray:
         wide[:, d:] |= grown[:, :-d]
         wide[:, :-d] |= grown[:, d:]
     return wide
+
+
+OVERLAY_SHIFTS = range(-12, 13)  # frame rows an overlay may move between a frame's fields (rolling credits)
+
+
+def shifted_second_field(plane: np.ndarray, keep: int, shift: float) -> np.ndarray:
+    """The rows of parity ``1 - keep`` as the second field shows them ``shift`` plane rows further down
+    (float32, one row per missing row): missing row ``i`` is field row ``i + shift / 2``, linear between
+    field rows, the edge rows repeated."""
+    second = plane[1 - keep::2].astype(np.float32)
+    last = second.shape[0] - 1
+    position = np.clip(np.arange(second.shape[0], dtype=np.float32) + np.float32(shift / 2), 0, last)
+    low = np.floor(position).astype(np.intp)
+    high = np.minimum(low + 1, last)
+    weight = (position - low)[:, None]
+    return second[low] * (1 - weight) + second[high] * weight
+
+
+def overlay_shift(plane: np.ndarray, keep: int, mask: np.ndarray, scale: float, shifts=OVERLAY_SHIFTS) -> int:
+    """The shift (plane rows) of the second field that best fits the first at the ``mask`` pixels (missing rows):
+    the shifted value should lie between the kept rows above and below it (a moving overlay's strokes line up
+    with themselves again). Ties go to the smaller shift."""
+    field = plane[keep::2].astype(np.float32)
+    index = np.arange(mask.shape[0]) + (0 if keep == 0 else -1)
+    last = field.shape[0] - 1
+    above, below = field[np.clip(index, 0, last)], field[np.clip(index + 1, 0, last)]
+    lo, hi = np.minimum(above, below)[mask], np.maximum(above, below)[mask]
+    best, best_cost = 0, np.inf
+    for shift in sorted(shifts, key=abs):
+        value = shifted_second_field(plane, keep, shift)[: mask.shape[0]][mask]
+        cost = float(np.sum(np.maximum(np.maximum(value - hi, lo - value), 0))) * scale
+        if cost < best_cost - 1e-3 * mask.sum():
+            best, best_cost = shift, cost
+    return best
+
+
+def clamped_between_rows(plane: np.ndarray, keep: int, values: np.ndarray) -> np.ndarray:
+    """``values`` for the missing rows held between the kept rows above and below each pixel."""
+    field = plane[keep::2].astype(np.float32)
+    index = np.arange(values.shape[0]) + (0 if keep == 0 else -1)
+    last = field.shape[0] - 1
+    above, below = field[np.clip(index, 0, last)], field[np.clip(index + 1, 0, last)]
+    return np.clip(values, np.minimum(above, below), np.maximum(above, below))
