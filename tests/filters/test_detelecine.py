@@ -102,6 +102,39 @@ def test_bottom_field_first_and_every_plane_at_full_depth():
                 np.testing.assert_array_equal(np.asarray(got[p]), np.asarray(want[p]))
 
 
+def _bff_telecine(film: vs.VideoNode) -> vs.VideoNode:
+    fields = film.std.SeparateFields(tff=False).std.SelectEvery(8, [0, 1, 2, 3, 2, 5, 4, 7, 6, 7])
+    return fields.std.DoubleWeave(tff=False)[::2].std.AssumeFPS(fpsnum=30000, fpsden=1001)
+
+
+def test_field_order_from_the_content_where_props_are_missing_or_wrong(films):
+    film, _ = films
+    clip = tc.telecine(film)
+    unmarked = vo.detelecine(clip.std.RemoveFrameProps("_FieldBased"))
+    props = [dict(f.props) for f in unmarked.frames(close=True)]
+    assert {(p["OvrFieldOrder"], p["OvrFieldOrderFrom"]) for p in props} == {("tff", "content")}
+    assert tc.classify(tc.luma_frames(unmarked), tc.luma_frames(film))["exact"] == film.num_frames
+    with pytest.warns(RuntimeWarning, match="_FieldBased says top field first, the content bottom first"):
+        mislabelled = vo.detelecine(_bff_telecine(film).std.SetFieldBased(vs.FIELD_TOP))
+    props = [dict(f.props) for f in mislabelled.frames(close=True)]
+    assert {(p["OvrFieldOrder"], p["OvrFieldOrderFrom"]) for p in props} == {("bff", "content")}
+    assert tc.classify(tc.luma_frames(mislabelled), tc.luma_frames(film))["exact"] == film.num_frames
+    forced = vo.detelecine(clip, tff=True).get_frame(0).props
+    assert (forced["OvrFieldOrder"], forced["OvrFieldOrderFrom"]) == ("tff", "tff")
+
+
+def test_a_field_order_that_flips_mid_way_is_reported_per_frame(films):
+    # The first half telecined top field first, the second bottom first, marked top first throughout.
+    film, _ = films
+    clip = (tc.telecine(film[:20]) + _bff_telecine(film[20:])).std.SetFieldBased(vs.FIELD_TOP)
+    out = vo.detelecine(clip, tff=True)
+    seen = [int(f.props["OvrFieldOrderSeen"]) for f in out.frames(close=True)]
+    assert seen[:20].count(1) >= 8 and 0 not in seen[:20]  # top first, where the frames tell
+    assert seen[20:].count(0) >= 12 and 1 not in seen[20:]
+    got = tc.classify(tc.luma_frames(out), tc.luma_frames(film))
+    assert got["duplicates"] == 0 and tc.combed_frames(out) == 0
+
+
 @pytest.mark.parametrize("fmt", [vs.GRAY8, vs.RGB24, vs.YUV420PS])
 def test_other_formats(fmt):
     film = tc.film(10, W, H).resize.Bicubic(format=fmt, matrix_in_s="709" if fmt == vs.RGB24 else None)
@@ -114,8 +147,8 @@ def test_other_formats(fmt):
 def test_bad_input_is_refused_with_the_fix(films):
     film, _ = films
     clip = tc.telecine(film)
-    with pytest.raises(vo.InvalidArgumentError, match=r"field order is unknown.*tff=True"):
-        vo.detelecine(clip.std.RemoveFrameProps("_FieldBased"))
+    with pytest.raises(vo.InvalidArgumentError, match=r"field order is unknown.*does not tell.*tff=True"):
+        vo.detelecine(film.std.RemoveFrameProps("_FieldBased"))  # progressive: no field order to see
     with pytest.raises(vo.InvalidArgumentError, match=r"_FieldBased is 0 \(progressive\)"):
         vo.detelecine(film.std.SetFieldBased(0))
     assert vo.detelecine(film, tff=True).num_frames == 32  # forced: progressive frames weave as "c"
@@ -188,3 +221,19 @@ def test_rolling_credits_over_telecine_are_rebuilt_and_the_film_beside_them_stay
     assert not any(p["OvrInterpolated"] for p in props)
     rects = [p["OvrCombedRect"] for p in props]
     assert all(w > 0 and x + w <= 128 + 32 for x, _, w, _ in rects)  # treated: the credits, a block beyond at most
+
+
+def test_a_progressive_stretch_passes_through_untouched_and_says_so(films):
+    # 30 frames of 29.97p video between two telecined stretches: woven as they stand, no pixel rebuilt, one
+    # frame in five dropped to keep the rate, and flagged OvrProgressive.
+    film, other = films
+    video = other[:30].std.AssumeFPS(fpsnum=30000, fpsden=1001).std.SetFieldBased(vs.FIELD_TOP)
+    clip = tc.telecine(film[:20]) + video + tc.telecine(film[20:])
+    out = vo.detelecine(clip)
+    truth = np.concatenate([tc.luma_frames(film[:20]), tc.luma_frames(video), tc.luma_frames(film[20:])])
+    got = tc.classify(tc.luma_frames(out), truth)
+    assert got["exact"] == out.num_frames and got["duplicates"] == 0
+    props = [dict(f.props) for f in out.frames(close=True)]
+    progressive = [p["OvrProgressive"] for p in props]
+    assert progressive[20:44] == [1] * 24 and not any(progressive[:20]) and not any(progressive[44:])
+    assert all(p["OvrCombedRect"] == [0, 0, 0, 0] and not p["OvrInterpolated"] for p in props[20:44])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable
 from fractions import Fraction
@@ -17,6 +18,7 @@ from ..backend import Backend, array_module, resolve_backend
 from ..errors import ArgumentTypeError, ClipTooShortError, InvalidArgumentError, UnsupportedFormatError
 from ..ops.telecine import (
     BLOCK,
+    CYCLE,
     OVERLAY_DEPARTURE,
     CycleDecision,
     FieldProxy,
@@ -24,6 +26,7 @@ from ..ops.telecine import (
     clamped_between_rows,
     decide_cycle,
     edge_directed_rows,
+    field_order_seen,
     field_proxy,
     frame_metrics,
     grow_blocks,
@@ -35,9 +38,9 @@ from ..ops.telecine import (
 
 __all__ = ["detelecine"]
 
-CYCLE = 5
 FIT_WINDOW = (3, 7)  # field rows x columns over which the woven and the motion-followed overlay are compared
 ORPHANS = ("drop", "rebuild")
+FIELD_ORDER_VOTES = 3  # sampled pairs that must tell the field order for the content to decide it
 PHASE_REACH = 3  # cycles either side searched for the 3:2 phase where a cycle shows none of its own
 _CACHE_FRAMES = 5 * (2 * PHASE_REACH + 1) + 8  # proxies and metrics kept per clip: a cycle's whole window
 
@@ -91,6 +94,11 @@ class _Analysis:
         return self._memo(self.metrics, n,
                           lambda: frame_metrics(self.proxy(n - 1), self.proxy(n), self.proxy(n + 1), self.tff))
 
+    def field_order_seen(self, n: int) -> int:
+        """What input frames ``n`` and ``n + 1`` say of the field order (``field_order_seen``); -1 at the end."""
+        following = self.proxy(n + 1)
+        return -1 if following is None else field_order_seen(self.proxy(n), following, self.tff)
+
     def cycle_frames(self, c: int) -> list[FrameMetrics]:
         first = c * CYCLE
         return [self.frame(n) for n in range(first, min(first + CYCLE, self.clip.num_frames))]
@@ -122,18 +130,63 @@ class _Analysis:
         return decision, k, decision.kept[k]
 
 
-def _field_order(clip: vs.VideoNode, tff: bool | None) -> bool:
+FIELD_ORDER_SAMPLES = 24  # frame pairs, spread over the clip, read at call time to tell the field order
+
+
+def _field_order(clip: vs.VideoNode, tff: bool | None) -> tuple[bool, str]:
+    """The field order to use and where it came from: ``"tff"`` (the argument), ``"content"`` (the sampled
+    frames say so clearly, whatever ``_FieldBased`` says) or ``"_FieldBased"`` (frame 0's prop, the content
+    unclear: still, progressive or too short)."""
     if tff is not None:
         ArgumentTypeError.check(detelecine, "tff", tff, bool)
-        return tff
+        return tff, "tff"
     with clip.get_frame(0) as frame:
         order = frame.props.get("_FieldBased")
-    if order in (vs.FIELD_TOP, vs.FIELD_BOTTOM):
-        return order == vs.FIELD_TOP
+    seen = _field_order_of_content(clip)
+    marked = order in (vs.FIELD_TOP, vs.FIELD_BOTTOM)
+    if seen is not None:
+        if marked and (order == vs.FIELD_TOP) != seen:
+            marked_top = "top" if order == vs.FIELD_TOP else "bottom"
+            warnings.warn(f"vsovermix.detelecine: frame 0's _FieldBased says {marked_top} field first, the content "
+                          f"{'top' if seen else 'bottom'} first: using the content's (pass tff= to decide)",
+                          RuntimeWarning, stacklevel=3)
+        return seen, "content"
+    if marked:
+        return order == vs.FIELD_TOP, "_FieldBased"
     said = "is not set" if order is None else f"is {int(order)} (progressive)"
-    raise InvalidArgumentError(detelecine, f"the field order is unknown: frame 0's _FieldBased {said} and tff is "
-                                           "None; pass tff=True (top field first, most NTSC broadcasts) or tff=False, "
-                                           "or set it with core.std.SetFieldBased(clip, 2)")
+    raise InvalidArgumentError(detelecine, f"the field order is unknown: frame 0's _FieldBased {said}, the content "
+                                           "does not tell (still or progressive) and tff is None; pass tff=True (top "
+                                           "field first, most NTSC broadcasts) or tff=False, or set it with "
+                                           "core.std.SetFieldBased(clip, 2)")
+
+
+def _field_order_of_content(clip: vs.VideoNode) -> bool | None:
+    """True (top first) or False where most sampled frame pairs that tell say so, twice as many as the other
+    way; None where too few tell."""
+    fmt = clip.format
+    luma_plane = 1 if fmt.color_family == vs.RGB else 0
+    peak = peak_value(fmt)
+    pairs = min(FIELD_ORDER_SAMPLES, clip.num_frames - 1)
+    starts = sorted({round(i * (clip.num_frames - 2) / max(pairs - 1, 1)) for i in range(pairs)})
+    votes = [0, 0]
+
+    def proxy(n: int) -> FieldProxy:
+        with clip.get_frame(n) as frame:
+            luma = plane_view(frame, luma_plane)
+            if fmt.sample_type == vs.FLOAT:
+                luma = np.nan_to_num(luma.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
+            return field_proxy(np.asarray(luma), peak, True)
+
+    for n in starts:
+        seen = field_order_seen(proxy(n), proxy(n + 1), True)
+        if seen >= 0:
+            votes[seen] += 1
+    bottom, top = votes
+    if top >= FIELD_ORDER_VOTES and top >= 2 * bottom:
+        return True
+    if bottom >= FIELD_ORDER_VOTES and bottom >= 2 * top:
+        return False
+    return None
 
 
 def _output_count(num_frames: int) -> int:
@@ -198,10 +251,12 @@ def detelecine(clip: vs.VideoNode, *, tff: bool | None = None, orphans: str = "d
         raise ClipTooShortError(func, f"clip must have at least {CYCLE} frames (one telecine cycle), got "
                                       f"{clip.num_frames}")
     resolved = resolve_backend(backend, func)
-    field_first = _field_order(clip, tff)
+    field_first, field_order_from = _field_order(clip, tff)
     analysis = _Analysis(clip, field_first, orphans, resolved)
 
-    fields = clip.std.SeparateFields(tff=field_first)
+    # SeparateFields reads the order from _FieldBased before its tff argument: mark the order decided.
+    fields = clip.std.SetFieldBased(vs.FIELD_TOP if field_first else vs.FIELD_BOTTOM).std.SeparateFields(
+        tff=field_first)
     firsts, seconds = fields[::2], fields[1::2]
     previous_seconds = seconds[0] + seconds[:-1]
     next_seconds = seconds[1:] + seconds[-1]
@@ -236,6 +291,10 @@ def detelecine(clip: vs.VideoNode, *, tff: bool | None = None, orphans: str = "d
         props["OvrSourceFrame"] = source
         props["OvrDropped"] = decision.dropped
         props["OvrCombedRect"] = list(rect)
+        props["OvrProgressive"] = int(decision.progressive)
+        props["OvrFieldOrder"] = "tff" if field_first else "bff"
+        props["OvrFieldOrderFrom"] = field_order_from
+        props["OvrFieldOrderSeen"] = analysis.field_order_seen(source)
         return out
 
     chosen = base.std.FrameEval(select)

@@ -29,6 +29,7 @@ from .resample import xp_of
 __all__ = [
     "BLOCK",
     "COMBED_SHARE",
+    "CYCLE",
     "OVERLAY_DEPARTURE",
     "CycleDecision",
     "FieldProxy",
@@ -36,6 +37,7 @@ __all__ = [
     "comb_map",
     "decide_cycle",
     "edge_directed_rows",
+    "field_order_seen",
     "field_proxy",
     "frame_metrics",
     "grow_blocks",
@@ -44,6 +46,7 @@ __all__ = [
     "woven_combing",
 ]
 
+CYCLE = 5  # input frames per telecine cycle (four film frames)
 COMB_THRESHOLD = 12.0  # 8-bit code values (proxy columns are sums of two: doubled below)
 MOTION_THRESHOLD = 8.0  # 8-bit code values between first fields of neighbouring frames
 BLOCK = (32, 8)  # proxy rows x columns (32x32 frame px): combing is judged per block, as a share of it
@@ -250,6 +253,7 @@ class CycleDecision:
     overlay: np.ndarray | None = None  # bool blocks (grown by one) that comb in most of the cycle's frames, or
     # neighbour ``moving``
     moving: np.ndarray | None = None  # bool blocks that changed while the film repeated: video-rate
+    progressive: bool = False  # no telecine here: every frame weaves as it stands and none repeats
 
 
 def _blocks_of(m: FrameMetrics) -> tuple[np.ndarray, np.ndarray]:
@@ -296,6 +300,12 @@ def decide_cycle(first: int, metrics: list[FrameMetrics], orphans: str,
         repeat = phase  # a weak vote (an overlay's blocks that happened to hold still) against the phase around it
     if repeat is None and calm and _clear_repeat(film.changes, calm):
         repeat = calm[0]
+    # Progressive: every frame moves and weaves as it stands, and none plainly repeats (a 30p stretch, not
+    # telecine; a few blocks may still vote weakly).
+    plain_repeat = strong or (bool(calm) and _clear_repeat(film.changes, calm))
+    progressive = (not plain_repeat and count == CYCLE and all(
+        m.match == "c" and m.region is not None and not m.region.any() and change > REPEAT_FLOOR
+        for m, change in zip(metrics, film.changes, strict=True)))
     if repeat is None and not any(orphan):
         # No repeat of its own (30p credits change every frame; a still shot changes in none): the phase
         # of the cycles around it, where they agree.
@@ -308,7 +318,7 @@ def decide_cycle(first: int, metrics: list[FrameMetrics], orphans: str,
         drop = max(range(count), key=lambda k: (metrics[k].combed if orphan[k] else -1.0, -k))
     kept = [k for k in range(count) if k != drop]
     return CycleDecision(first, indices[drop], tuple(indices[k] for k in kept), tuple(orphan[k] for k in kept),
-                         film.overlay, film.moving)
+                         film.overlay, film.moving, progressive)
 
 
 def _moving_at_repeat(repeat: FrameMetrics | None, shape: tuple[int, ...]) -> np.ndarray | None:
@@ -350,8 +360,15 @@ def _cycle_film(metrics: list[FrameMetrics]) -> _CycleFilm:
         still = _clear_winner(votes)
         if still is not None:
             moving = _moving_at_repeat(metrics[still], shape)
-            if moving is not None:
-                overlay = moving if overlay is None else overlay | moving
+        if moving is not None:
+            # A repeat only where the rest held still there, against every other frame (a 30p pan has a few
+            # blocks that change least in some frame, and no repeat).
+            rest = [float(m.block_change[~moving].mean()) if m.block_change is not None else np.inf
+                    for m in metrics]
+            if not rest[still] < REPEAT_RATIO * min(r for k, r in enumerate(rest) if k != still):
+                moving = None
+        if moving is not None:
+            overlay = moving if overlay is None else overlay | moving
     if overlay is not None:
         overlay = grow_blocks(overlay)
     film = np.ones(shape, bool) if overlay is None else ~overlay
@@ -524,3 +541,24 @@ def clamped_between_rows(plane: np.ndarray, keep: int, values: np.ndarray) -> np
     last = field.shape[0] - 1
     above, below = field[np.clip(index, 0, last)], field[np.clip(index + 1, 0, last)]
     return np.clip(values, np.minimum(above, below), np.maximum(above, below))
+
+
+FIELD_ORDER_RATIO = 0.7  # the order whose one-field-apart weaves comb less than this share of the other's wins
+FIELD_ORDER_FLOOR = 0.002  # ... by at least this share of the field's pixels (still or progressive: no verdict)
+
+
+def field_order_seen(current: FieldProxy, following: FieldProxy, tff: bool) -> int:
+    """Which field order frames ``current`` and ``following`` (proxies made with ``tff``) show: 1 top first,
+    0 bottom first, -1 no verdict. Top first puts ``bottom(n)`` one field before ``top(n + 1)``, bottom first
+    ``top(n)`` before ``bottom(n + 1)``: the fields one moment apart weave with less combing than those three
+    apart (in 3:2 telecine, three frames in five not at all)."""
+    top_now, bottom_now = (current.first, current.second) if tff else (current.second, current.first)
+    top_next, bottom_next = (following.first, following.second) if tff else (following.second, following.first)
+    top_first = float(comb_map(top_next, bottom_now, True).sum())
+    bottom_first = float(comb_map(top_now, bottom_next, True).sum())
+    floor = FIELD_ORDER_FLOOR * current.first.size
+    if top_first < FIELD_ORDER_RATIO * bottom_first and bottom_first - top_first > floor:
+        return 1
+    if bottom_first < FIELD_ORDER_RATIO * top_first and top_first - bottom_first > floor:
+        return 0
+    return -1
