@@ -20,6 +20,7 @@ picture moves (first fields differ from their neighbours'), so still hatching ne
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,24 +95,62 @@ def comb_map(first: np.ndarray, second: np.ndarray, tff: bool, strict: bool = Fa
     threshold squared: sensitive, what telling candidates apart needs. ``strict``: when each difference
     passes it, what a decision to *rebuild* pixels needs: beside a strong edge a little codec noise makes
     a product large (three-row hatching under MPEG-2 combs by the product, not strictly)."""
-    woven = _weave(first, second, tff)
-    return _pair_extremes(woven, np.float32(2 * COMB_THRESHOLD), strict)[1:-1][:-1]
+    sensitive, strict_map = comb_maps(first, second, tff, both=strict)
+    return strict_map if strict else sensitive
+
+
+def comb_maps(first: np.ndarray, second: np.ndarray, tff: bool,
+              both: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """``comb_map`` sensitive and strict (None unless ``both``), from the fields' two sets of differences
+    without weaving them: half the passes over memory of ``_pair_extremes`` on the woven frame."""
+    top, bottom = (first, second) if tff else (second, first)
+    rows = top.shape[0]
+    # Woven rows: top 0, bottom 0, top 1, ... A top row's differences to the rows above and below are
+    # ``below_top[i - 1]`` and ``same[i]``; a bottom row's (negated) ``same[i]`` and ``below_top[i]``.
+    same = top - bottom
+    below_top = top[1:] - bottom[:-1]
+    threshold = np.float32(2 * COMB_THRESHOLD)
+    xp = xp_of(top)
+
+    def pairs(extreme: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+        top_rows = extreme(below_top[: rows - 1], same[1:rows])  # top rows 1 .. rows-1
+        bottom_rows = extreme(same[: rows - 1], below_top[: rows - 1])  # bottom rows 0 .. rows-2
+        out = xp.empty((2 * rows - 3, top.shape[1]), bool)
+        out[0::2] = bottom_rows & top_rows  # woven rows 1, 3, ...: bottom i and top i + 1
+        out[1::2] = top_rows[: rows - 2] & bottom_rows[1:]  # woven rows 2, 4, ...: top i and bottom i
+        return out
+
+    sensitive = pairs(lambda a, b: a * b > threshold * threshold)
+    if not both:
+        return sensitive, None
+    return sensitive, pairs(lambda a, b: (xp.minimum(a, b) > threshold) | (xp.maximum(a, b) < -threshold))
 
 
 def _pair_extremes(woven: np.ndarray, threshold: np.float32, strict: bool) -> np.ndarray:
     """Bool, the shape of ``woven``: rows ``y`` and ``y + 1`` both local extremes of their column by more than
     ``threshold`` (see ``comb_map``; the first and last rows never are)."""
+    sensitive, strict_pairs = _pair_extremes_both(woven, threshold, strict)
+    return strict_pairs if strict else sensitive
+
+
+def _pair_extremes_both(woven: np.ndarray, threshold: np.float32,
+                        strict: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """``_pair_extremes`` by the product and, where ``strict``, by each difference, from one set of differences."""
     middle = woven[1:-1]
     up, down = middle - woven[:-2], middle - woven[2:]
     xp = xp_of(woven)
-    extreme = xp.zeros(woven.shape, bool)
-    if strict:
-        extreme[1:-1] = (xp.minimum(up, down) > threshold) | (xp.maximum(up, down) < -threshold)
-    else:
-        extreme[1:-1] = up * down > threshold * threshold
-    pair = xp.zeros(woven.shape, bool)
-    pair[:-1] = extreme[:-1] & extreme[1:]
-    return pair
+
+    def pairs(extreme_rows: np.ndarray) -> np.ndarray:
+        extreme = xp.zeros(woven.shape, bool)
+        extreme[1:-1] = extreme_rows
+        pair = xp.zeros(woven.shape, bool)
+        pair[:-1] = extreme[:-1] & extreme[1:]
+        return pair
+
+    sensitive = pairs(up * down > threshold * threshold)
+    if not strict:
+        return sensitive, None
+    return sensitive, pairs((xp.minimum(up, down) > threshold) | (xp.maximum(up, down) < -threshold))
 
 
 def woven_combing(luma: np.ndarray, peak: float, tff: bool) -> float:
@@ -179,10 +218,11 @@ def frame_metrics(previous: FieldProxy | None, current: FieldProxy, following: F
     rows, cols = BLOCK
     block_area = rows * cols
     maps: dict[str, np.ndarray] = {}
+    strict_maps: dict[str, np.ndarray] = {}
     counts: dict[str, np.ndarray] = {}
     for m in MATCHES:  # in preference order; a weave with no combing at all cannot be beaten
         if candidates[m] is not None:
-            maps[m] = comb_map(current.first, candidates[m], tff)
+            maps[m], strict_maps[m] = comb_maps(current.first, candidates[m], tff)
             counts[m] = _block_counts(maps[m], rows, cols)
             if not counts[m].any():
                 break
@@ -213,8 +253,7 @@ def frame_metrics(previous: FieldProxy | None, current: FieldProxy, following: F
     # it combs everywhere, and an orphan would hide among the blocks it adds. Strict combing: these
     # blocks decide what is rebuilt.
     ranked = sorted(maps, key=lambda m: (costs[m], MATCHES.index(m)))[:2]
-    shares = {m: _block_counts(comb_map(current.first, candidates[m], tff, strict=True) & moving_rows, rows, cols)
-              / block_area for m in ranked}
+    shares = {m: _block_counts(strict_maps[m] & moving_rows, rows, cols) / block_area for m in ranked}
     region = shares[match] >= COMBED_SHARE
     active = np.logical_or.reduce([shares[m] >= COMBED_SHARE for m in ranked])
     if block_change is not None:
@@ -544,6 +583,7 @@ def clamped_between_rows(plane: np.ndarray, keep: int, values: np.ndarray) -> np
 
 
 FIELD_ORDER_RATIO = 0.7  # the order whose one-field-apart weaves comb less than this share of the other's wins
+FIELD_ORDER_STRIDE = 4  # proxy columns per column looked at
 FIELD_ORDER_FLOOR = 0.002  # ... by at least this share of the field's pixels (still or progressive: no verdict)
 
 
@@ -552,11 +592,14 @@ def field_order_seen(current: FieldProxy, following: FieldProxy, tff: bool) -> i
     0 bottom first, -1 no verdict. Top first puts ``bottom(n)`` one field before ``top(n + 1)``, bottom first
     ``top(n)`` before ``bottom(n + 1)``: the fields one moment apart weave with less combing than those three
     apart (in 3:2 telecine, three frames in five not at all)."""
+    # Every FIELD_ORDER_STRIDE-th proxy column: the verdict is on every frame, and needs few samples.
     top_now, bottom_now = (current.first, current.second) if tff else (current.second, current.first)
     top_next, bottom_next = (following.first, following.second) if tff else (following.second, following.first)
+    top_now, bottom_now, top_next, bottom_next = (f[:, ::FIELD_ORDER_STRIDE]
+                                                  for f in (top_now, bottom_now, top_next, bottom_next))
     top_first = float(comb_map(top_next, bottom_now, True).sum())
     bottom_first = float(comb_map(top_now, bottom_next, True).sum())
-    floor = FIELD_ORDER_FLOOR * current.first.size
+    floor = FIELD_ORDER_FLOOR * top_now.size
     if top_first < FIELD_ORDER_RATIO * bottom_first and bottom_first - top_first > floor:
         return 1
     if bottom_first < FIELD_ORDER_RATIO * top_first and top_first - bottom_first > floor:
