@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from typing import Any
 
@@ -85,10 +87,13 @@ class _Analysis:
 
     def _load(self, n: int) -> FieldProxy:
         with self.clip.get_frame(n) as frame:
-            luma = plane_view(frame, self.luma_plane)
-            if frame.format.sample_type == vs.FLOAT:
-                luma = np.nan_to_num(luma.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
-            return field_proxy(self.xp.asarray(luma), self.peak, self.tff)
+            return self._proxy_of(frame)
+
+    def _proxy_of(self, frame: vs.VideoFrame) -> FieldProxy:
+        luma = plane_view(frame, self.luma_plane)
+        if frame.format.sample_type == vs.FLOAT:
+            luma = np.nan_to_num(luma.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
+        return field_proxy(self.xp.asarray(luma), self.peak, self.tff)
 
     def frame(self, n: int) -> FrameMetrics:
         return self._memo(self.metrics, n,
@@ -101,7 +106,27 @@ class _Analysis:
 
     def cycle_frames(self, c: int) -> list[FrameMetrics]:
         first = c * CYCLE
-        return [self.frame(n) for n in range(first, min(first + CYCLE, self.clip.num_frames))]
+        frames = range(first, min(first + CYCLE, self.clip.num_frames))
+        with self.lock:
+            missing = [n for n in frames if n not in self.metrics]
+        workers = _workers() if self.xp is np else None
+        if workers is not None and len(missing) > 1:
+            # VapourSynth runs one Python callback at a time: the frames are fetched here, in order, and the
+            # NumPy work (which lets go of the GIL) shared among threads.
+            self._load_many(range(missing[0] - 1, missing[-1] + 2), workers)
+            list(workers.map(self.frame, missing))
+        return [self.frame(n) for n in frames]
+
+    def _load_many(self, frames: range, workers: ThreadPoolExecutor) -> None:
+        with self.lock:
+            wanted = [n for n in frames if 0 <= n < self.clip.num_frames and n not in self.proxies]
+        opened = [self.clip.get_frame(n) for n in wanted]
+        try:
+            for n, proxy in zip(wanted, workers.map(self._proxy_of, opened), strict=True):
+                self._memo(self.proxies, n, lambda proxy=proxy: proxy)
+        finally:
+            for frame in opened:
+                frame.close()
 
     def phase(self, c: int) -> int | None:
         """Position of cycle ``c``'s clear repeat by its own block vote (None: no clear one, or not a full cycle)."""
@@ -131,6 +156,23 @@ class _Analysis:
 
 
 FIELD_ORDER_SAMPLES = 24  # frame pairs, spread over the clip, read at call time to tell the field order
+
+
+_WORKERS: list[ThreadPoolExecutor] = []
+
+
+def _workers() -> ThreadPoolExecutor | None:
+    """Threads for the NumPy analysis (one per core, at most four); None on a single core."""
+    cores = min(os.cpu_count() or 1, 4)
+    if cores < 2:
+        return None
+    with _WORKERS_LOCK:
+        if not _WORKERS:
+            _WORKERS.append(ThreadPoolExecutor(cores, thread_name_prefix="vsovermix-detelecine"))
+    return _WORKERS[0]
+
+
+_WORKERS_LOCK = threading.Lock()
 
 
 def _field_order(clip: vs.VideoNode, tff: bool | None) -> tuple[bool, str]:

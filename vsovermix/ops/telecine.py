@@ -103,6 +103,13 @@ def comb_maps(first: np.ndarray, second: np.ndarray, tff: bool,
               both: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """``comb_map`` sensitive and strict (None unless ``both``), from the fields' two sets of differences
     without weaving them: half the passes over memory of ``_pair_extremes`` on the woven frame."""
+    sensitive, strict = _comb_test(first, second, tff)
+    return sensitive, strict() if both else None
+
+
+def _comb_test(first: np.ndarray, second: np.ndarray,
+               tff: bool) -> tuple[np.ndarray, Callable[[], np.ndarray]]:
+    """The sensitive comb map, and the strict one on demand (from the same differences)."""
     top, bottom = (first, second) if tff else (second, first)
     rows = top.shape[0]
     # Woven rows: top 0, bottom 0, top 1, ... A top row's differences to the rows above and below are
@@ -121,9 +128,9 @@ def comb_maps(first: np.ndarray, second: np.ndarray, tff: bool,
         return out
 
     sensitive = pairs(lambda a, b: a * b > threshold * threshold)
-    if not both:
-        return sensitive, None
-    return sensitive, pairs(lambda a, b: (xp.minimum(a, b) > threshold) | (xp.maximum(a, b) < -threshold))
+    if not sensitive.any():  # strict combing is sensitive combing too
+        return sensitive, lambda: sensitive
+    return sensitive, lambda: pairs(lambda a, b: (xp.minimum(a, b) > threshold) | (xp.maximum(a, b) < -threshold))
 
 
 def _pair_extremes(woven: np.ndarray, threshold: np.float32, strict: bool) -> np.ndarray:
@@ -218,11 +225,11 @@ def frame_metrics(previous: FieldProxy | None, current: FieldProxy, following: F
     rows, cols = BLOCK
     block_area = rows * cols
     maps: dict[str, np.ndarray] = {}
-    strict_maps: dict[str, np.ndarray] = {}
+    strict_maps: dict[str, Callable[[], np.ndarray]] = {}
     counts: dict[str, np.ndarray] = {}
     for m in MATCHES:  # in preference order; a weave with no combing at all cannot be beaten
         if candidates[m] is not None:
-            maps[m], strict_maps[m] = comb_maps(current.first, candidates[m], tff)
+            maps[m], strict_maps[m] = _comb_test(current.first, candidates[m], tff)
             counts[m] = _block_counts(maps[m], rows, cols)
             if not counts[m].any():
                 break
@@ -253,7 +260,7 @@ def frame_metrics(previous: FieldProxy | None, current: FieldProxy, following: F
     # it combs everywhere, and an orphan would hide among the blocks it adds. Strict combing: these
     # blocks decide what is rebuilt.
     ranked = sorted(maps, key=lambda m: (costs[m], MATCHES.index(m)))[:2]
-    shares = {m: _block_counts(strict_maps[m] & moving_rows, rows, cols) / block_area for m in ranked}
+    shares = {m: _block_counts(strict_maps[m]() & moving_rows, rows, cols) / block_area for m in ranked}
     region = shares[match] >= COMBED_SHARE
     active = np.logical_or.reduce([shares[m] >= COMBED_SHARE for m in ranked])
     if block_change is not None:
