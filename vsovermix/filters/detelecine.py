@@ -21,6 +21,7 @@ from ..errors import ArgumentTypeError, ClipTooShortError, InvalidArgumentError,
 from ..ops.telecine import (
     BLOCK,
     CYCLE,
+    FILM_COMB_THRESHOLD,
     OVERLAY_DEPARTURE,
     CycleDecision,
     FieldProxy,
@@ -241,11 +242,21 @@ def detelecine(clip: vs.VideoNode, *, tff: bool | None = None, orphans: str = "d
     """Inverse telecine: 29.97i hard-telecined film back to its 23.976p frames.
 
     Each frame's first field is matched with the second field of the previous, current or next frame,
-    whichever weaves without combing; then one frame in each cycle of five, the one that repeats its
-    predecessor, is dropped. A frame that combs with every candidate (an orphan field left by an edit
-    after telecine, 30p credits, an interlaced shot) is never shown combed: it is dropped when its
-    cycle has nothing else to drop, else shown with its second field interpolated from the first,
-    and flagged.
+    whichever weaves without combing, judged on the film content: blocks that comb whatever the match
+    (60i credits or captions, an interlaced window) do not vote. Then one frame in each cycle of five,
+    the one that repeats its predecessor, is dropped; where a cycle shows no repeat of its own (30p
+    credits, a still shot), the 3:2 phase of the cycles around it says which.
+
+    What is left combed is treated as a region, not as a frame: blocks that comb in most of a cycle, or
+    that move while the film holds still at its repeat (rolling credits), are a video-rate overlay.
+    There each combed pixel, and each woven pixel that departs from the first field's edge-directed
+    interpolation, is rebuilt: from the second field moved back by the overlay's own vertical motion
+    (held between the first field's rows) where that fits, else by edge-directed interpolation of
+    the first field, the one that belongs to the output frame's moment. The rest of the frame stays
+    the film frame as woven, exactly. A frame whose film content combs with every candidate (an orphan
+    field left by an edit after telecine) is dropped when its cycle has nothing else to drop, else
+    rebuilt whole from its first field and flagged. A progressive stretch (every frame weaves as it
+    stands, none repeats) passes through as it is, one frame in five dropped, and is flagged.
 
     Usage Example::
 
@@ -258,8 +269,10 @@ def detelecine(clip: vs.VideoNode, *, tff: bool | None = None, orphans: str = "d
         clip: Interlaced, hard-telecined clip: constant-format GRAY, YUV or RGB, 8-16 bit integer or 16/32
             bit float, even height, at least 5 frames. Analysis reads luma (G for RGB) at 8-bit
             precision; the output keeps every plane at full depth.
-        tff: Field order: True (top field first), False, or None (default) to read frame 0's
-            ``_FieldBased``. None on a clip without field order, or marked progressive, is an error.
+        tff: Field order: True (top field first), False, or None (default): from the content (up to 24
+            frame pairs spread over the clip, read when the filter is made: the fields one moment apart
+            weave cleaner), whatever frame 0's ``_FieldBased`` says (a warning where they disagree); from
+            ``_FieldBased`` where the content does not tell (still or progressive). Neither: an error.
         orphans: ``"drop"`` (default): a frame carrying an orphan field is dropped when its cycle holds
             no repeated frame. ``"rebuild"``: it is kept, its missing field interpolated, and the
             cycle drops its least-changed other frame instead (on animation held on twos, a repeated
@@ -273,9 +286,13 @@ def detelecine(clip: vs.VideoNode, *, tff: bool | None = None, orphans: str = "d
         A clip of ``4/5`` the frames (``4 * (n // 5)`` plus one less than the rest) at ``4/5`` the frame
         rate, progressive (``_FieldBased=0``), ``_DurationNum/_DurationDen`` set. Props on every frame:
         ``OvrMatch`` (``"p"``, ``"c"`` or ``"n"``), ``OvrCombed`` (largest share of moving, combed
-        pixels in a 32x32 px block, 0..1), ``OvrInterpolated`` (1 when the second
-        field was interpolated), ``OvrSourceFrame`` (input index) and ``OvrDropped`` (input index
-        dropped from this frame's cycle, -1 if none).
+        pixels in a 32x32 px block of the chosen weave, 0..1), ``OvrCombedRect`` (``[x, y, w, h]`` of the
+        pixels rebuilt, ``[0, 0, 0, 0]`` where none), ``OvrInterpolated`` (1: an orphan, its second
+        field rebuilt whole from the first), ``OvrProgressive`` (1: a progressive stretch, as it is),
+        ``OvrSourceFrame`` (input index), ``OvrDropped`` (input index dropped from this frame's cycle,
+        -1 if none), ``OvrFieldOrder`` (``"tff"`` or ``"bff"``, the order used), ``OvrFieldOrderFrom``
+        (``"tff"``, ``"content"`` or ``"_FieldBased"``) and ``OvrFieldOrderSeen`` (what this frame and the
+        next show: 1 top first, 0 bottom first, -1 no verdict; a clip whose order flips shows it here).
 
     Raises:
         InvalidArgumentError: unknown field order, or ``orphans`` or ``backend`` out of range.
@@ -314,8 +331,8 @@ def detelecine(clip: vs.VideoNode, *, tff: bool | None = None, orphans: str = "d
     base = vs.core.std.BlankClip(clip, length=count, fpsnum=fps_out.numerator, fpsden=fps_out.denominator)
 
     def select(n: int) -> vs.VideoNode:
-        source = analysis.output(n)[2]
-        return woven[analysis.frame(source).match][source - n:]  # frame n of this clip is input frame `source`
+        decision, k, source = analysis.output(n)
+        return woven[decision.matches[k]][source - n:]  # frame n of this clip is input frame `source`
 
     def finish(n: int, f: vs.VideoFrame) -> vs.VideoFrame:
         decision, k, source = analysis.output(n)
@@ -327,7 +344,7 @@ def detelecine(clip: vs.VideoNode, *, tff: bool | None = None, orphans: str = "d
         props["_FieldBased"] = vs.FIELD_PROGRESSIVE
         props["_DurationNum"] = fps_out.denominator
         props["_DurationDen"] = fps_out.numerator
-        props["OvrMatch"] = metrics.match
+        props["OvrMatch"] = decision.matches[k]
         props["OvrCombed"] = metrics.combed
         props["OvrInterpolated"] = int(decision.interpolated[k])
         props["OvrSourceFrame"] = source
@@ -343,11 +360,12 @@ def detelecine(clip: vs.VideoNode, *, tff: bool | None = None, orphans: str = "d
     return chosen.std.ModifyFrame(chosen, finish)
 
 
-def _treated_blocks(metrics: FrameMetrics, decision: CycleDecision) -> np.ndarray | None:
-    """Blocks deinterlaced in a kept frame: where its chosen weave combs, and the cycle's overlay."""
+def _treated_blocks(metrics: FrameMetrics, decision: CycleDecision, k: int) -> np.ndarray | None:
+    """Blocks deinterlaced in a kept frame: where its weave combs, and the cycle's overlay."""
     if metrics.region is None:
         return None
-    blocks = metrics.region.copy()
+    # Where the weave was chosen on the film (which it weaves cleanest), only the overlay is left to treat.
+    blocks = metrics.region.copy() if decision.matches[k] == metrics.match else np.zeros_like(metrics.region)
     if decision.overlay is not None and decision.overlay.shape == blocks.shape:
         blocks |= decision.overlay
     return grow_blocks(blocks) if blocks.any() else None
@@ -377,7 +395,7 @@ def _deinterlace(frame: vs.VideoFrame, metrics: FrameMetrics, decision: CycleDec
         for plane in planes:
             plane[1 - keep::2] = _stored(edge_directed_rows(plane, keep), plane.dtype, peak)
         return (0, 0, width, height)
-    blocks = _treated_blocks(metrics, decision)
+    blocks = _treated_blocks(metrics, decision, k)
     if blocks is None:
         return (0, 0, 0, 0)
     rows, cols = BLOCK[0], BLOCK[1] * 4  # frame pixels per block
@@ -402,7 +420,10 @@ def _deinterlace(frame: vs.VideoFrame, metrics: FrameMetrics, decision: CycleDec
     luma = planes[luma_plane][y0:y1, x0:x1]
     scale = 255.0 / peak
     rebuilt_luma = edge_directed_rows(luma, keep)
-    mask = pixels_of(blocks) & pixel_combing(luma, keep, scale)
+    combed = pixels_of(blocks) & pixel_combing(luma, keep, scale, FILM_COMB_THRESHOLD)
+    if decision.overlay is not None and decision.overlay.shape == blocks.shape:
+        combed |= pixels_of(decision.overlay) & pixel_combing(luma, keep, scale)
+    mask = combed.copy()
     moving = _moving_blocks(decision, blocks.shape)
     shift, in_overlay = 0, None
     if moving is not None:
@@ -423,7 +444,8 @@ def _deinterlace(frame: vs.VideoFrame, metrics: FrameMetrics, decision: CycleDec
         rebuilt = rebuilt_luma if p == luma_plane else edge_directed_rows(part, keep)
         if shift:
             rebuilt = _follow_overlay(part, keep, shift / (1 << sub_h), rebuilt,
-                                      _reduce_or(in_overlay, 1 << sub_h, 1 << sub_w))
+                                      _reduce_or(in_overlay, 1 << sub_h, 1 << sub_w),
+                                      _reduce_or(in_overlay & ~combed, 1 << sub_h, 1 << sub_w))
         rebuilt = rebuilt[: want.shape[0], : want.shape[1]]
         missing[: want.shape[0], : want.shape[1]][want] = _stored(rebuilt[want], plane.dtype, peak)
     ys, xs = np.nonzero(mask)
@@ -431,10 +453,12 @@ def _deinterlace(frame: vs.VideoFrame, metrics: FrameMetrics, decision: CycleDec
             2 * int(ys.max() - ys.min()) + 1)
 
 
-def _follow_overlay(part: np.ndarray, keep: int, shift: float, rebuilt: np.ndarray, overlay: np.ndarray) -> np.ndarray:
+def _follow_overlay(part: np.ndarray, keep: int, shift: float, rebuilt: np.ndarray, overlay: np.ndarray,
+                    uncombed: np.ndarray) -> np.ndarray:
     """``rebuilt`` (missing rows), where ``overlay`` replaced by the second field moved back by the overlay's
     own motion and held between the first field's rows, where that fits the first field better around the
-    pixel than the woven row does; the woven row where it fits as well (film under the overlay)."""
+    pixel than the woven row does; the woven row where it fits as well and does not comb (``uncombed``:
+    film under the overlay)."""
     from scipy.ndimage import uniform_filter
 
     followed = clamped_between_rows(part, keep, shifted_second_field(part, keep, shift))
@@ -448,7 +472,7 @@ def _follow_overlay(part: np.ndarray, keep: int, shift: float, rebuilt: np.ndarr
     region = overlay[:h, :w]
     take_moved = region & (moved_cost < woven_cost)
     out[:h, :w][take_moved] = followed[:h, :w][take_moved]
-    keep_woven = region & ~take_moved & (woven_cost <= moved_cost)
+    keep_woven = region & uncombed[:h, :w] & ~take_moved & (woven_cost <= moved_cost)
     out[:h, :w][keep_woven] = woven[keep_woven]
     return out
 

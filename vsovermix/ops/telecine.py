@@ -31,6 +31,7 @@ __all__ = [
     "BLOCK",
     "COMBED_SHARE",
     "CYCLE",
+    "FILM_COMB_THRESHOLD",
     "OVERLAY_DEPARTURE",
     "CycleDecision",
     "FieldProxy",
@@ -207,6 +208,7 @@ class FrameMetrics:
     region: np.ndarray | None = None  # bool blocks: moving and combed in the chosen weave
     active: np.ndarray | None = None  # bool blocks: moving and combed in the chosen or the next-best weave
     block_change: np.ndarray | None = None  # float blocks: ``change`` per block (None for frame 0)
+    block_costs: dict[str, np.ndarray] | None = None  # per candidate tried, each block's part of ``costs``
 
 
 def frame_metrics(previous: FieldProxy | None, current: FieldProxy, following: FieldProxy | None,
@@ -238,7 +240,8 @@ def frame_metrics(previous: FieldProxy | None, current: FieldProxy, following: F
     # Each block's combing counts up to a cap: a block votes, and a bright overlay that weaves in one
     # candidate only (30p credits) cannot outweigh the film by the contrast of its edges.
     cap = COMBED_SHARE * block_area
-    costs = {m: float(np.minimum(c[voting], cap).sum()) for m, c in counts.items()}
+    block_costs = {m: np.where(voting, np.minimum(c, cap), 0).astype(np.float32) for m, c in counts.items()}
+    costs = {m: float(c.sum()) for m, c in block_costs.items()}
     best = min(costs.values())
     match = next(m for m in MATCHES if m in costs and costs[m] <= best)
     # Motion: where the first field differs from its neighbours' (combing needs two moments).
@@ -267,7 +270,7 @@ def frame_metrics(previous: FieldProxy | None, current: FieldProxy, following: F
         block_change = block_change[: region.shape[0], : region.shape[1]]
     combed = float(shares[match].max()) if shares[match].size else 0.0
     return FrameMetrics(match, (costs.get("c", np.inf), costs.get("p", np.inf), costs.get("n", np.inf)), combed,
-                        change, region, active, block_change)
+                        change, region, active, block_change, block_costs)
 
 
 def _clear_repeat(changes: list[float], calm: list[int]) -> bool:
@@ -300,6 +303,7 @@ class CycleDecision:
     # neighbour ``moving``
     moving: np.ndarray | None = None  # bool blocks that changed while the film repeated: video-rate
     progressive: bool = False  # no telecine here: every frame weaves as it stands and none repeats
+    matches: tuple[str, ...] = ()  # per kept frame: the weave shown (``FrameMetrics.match`` judged on the film)
 
 
 def _blocks_of(m: FrameMetrics) -> tuple[np.ndarray, np.ndarray]:
@@ -337,13 +341,16 @@ def decide_cycle(first: int, metrics: list[FrameMetrics], orphans: str,
     film = _cycle_film(metrics)
     orphan = film.orphan
     if count == 1:
-        return CycleDecision(first, -1, (first,), (orphan[0],), film.overlay, film.moving)
+        return CycleDecision(first, -1, (first,), (orphan[0],), film.overlay, film.moving, False,
+                             (_film_match(metrics[0], film.overlay),))
     calm = sorted((k for k in range(count) if not orphan[k]), key=lambda k: (film.changes[k], k))
     known = [p for p in phases if p < count and not orphan[p]]
     phase = known[0] if known and all(p == known[0] for p in known) else None
     repeat, strong = _voted_repeat(film)
     if repeat is not None and not strong and phase is not None and not any(orphan):
         repeat = phase  # a weak vote (an overlay's blocks that happened to hold still) against the phase around it
+    if repeat is not None and not strong and any(orphan) and orphans == "drop":
+        repeat = None  # an orphan is surely no whole film frame; a weak vote may be a few still edges
     if repeat is None and calm and _clear_repeat(film.changes, calm):
         repeat = calm[0]
     # Progressive: every frame moves and weaves as it stands, and none plainly repeats (a 30p stretch, not
@@ -364,7 +371,18 @@ def decide_cycle(first: int, metrics: list[FrameMetrics], orphans: str,
         drop = max(range(count), key=lambda k: (metrics[k].combed if orphan[k] else -1.0, -k))
     kept = [k for k in range(count) if k != drop]
     return CycleDecision(first, indices[drop], tuple(indices[k] for k in kept), tuple(orphan[k] for k in kept),
-                         film.overlay, film.moving, progressive)
+                         film.overlay, film.moving, progressive,
+                         tuple(_film_match(metrics[k], film.overlay) for k in kept))
+
+
+def _film_match(m: FrameMetrics, overlay: np.ndarray | None) -> str:
+    """The frame's weave judged on the blocks outside the cycle's overlay: a 30p insert over the film's
+    middle weaves as it stands, and would otherwise pick the weave that combs the film around it."""
+    if overlay is None or m.block_costs is None or any(c.shape != overlay.shape for c in m.block_costs.values()):
+        return m.match
+    costs = {k: float(c[~overlay].sum()) for k, c in m.block_costs.items()}
+    best = min(costs.values())
+    return next(k for k in MATCHES if k in costs and costs[k] <= best)
 
 
 def _moving_at_repeat(repeat: FrameMetrics | None, shape: tuple[int, ...]) -> np.ndarray | None:
@@ -478,6 +496,9 @@ def repeat_position(metrics: list[FrameMetrics]) -> int | None:
 DIRECTIONS = (0, -1, 1, -2, 2)  # edge directions tried, in preference order (0: vertical)
 DIAGONAL_BIAS = 2.0  # 8-bit code values a diagonal's match must beat the vertical's by, per window pixel
 PIXEL_COMB_THRESHOLD = COMB_THRESHOLD  # 8-bit code values, as the block test
+# ... outside the overlay, where the weave is the film's: what combs there by less is mostly the codec's
+# field-wise error on hatching, which the woven film shows better than any interpolation.
+FILM_COMB_THRESHOLD = 2 * COMB_THRESHOLD
 # 8-bit code values a woven pixel of an overlay block may depart from the first field's interpolation: beyond
 # it the overlay moved there between the fields (a rolling edge shows as a step one row off, not as a comb).
 OVERLAY_DEPARTURE = 16.0
@@ -526,13 +547,14 @@ def edge_directed_rows(plane: np.ndarray, keep: int) -> np.ndarray:
     return best_value
 
 
-def pixel_combing(plane: np.ndarray, keep: int, scale: float) -> np.ndarray:
+def pixel_combing(plane: np.ndarray, keep: int, scale: float,
+                  threshold: float = PIXEL_COMB_THRESHOLD) -> np.ndarray:
     """Bool (missing rows, W): pixels of the rows of parity ``1 - keep`` that comb with their neighbours:
-    the pixel and a vertical neighbour are both local extremes by more than ``PIXEL_COMB_THRESHOLD``
-    (``scale``: 8-bit code values per plane unit). Grown by one row and two columns, the reach of a comb's
-    fringe."""
+    the pixel and a vertical neighbour are both local extremes by more than ``threshold`` (8-bit code
+    values; ``scale``: 8-bit code values per plane unit). Grown by one row and two columns, the reach of a
+    comb's fringe."""
     woven = plane.astype(np.float32) * np.float32(scale)
-    starts = _pair_extremes(woven, np.float32(PIXEL_COMB_THRESHOLD), strict=True)
+    starts = _pair_extremes(woven, np.float32(threshold), strict=True)
     pair = starts.copy()
     pair[1:] |= starts[:-1]  # both rows of each pair
     rows = pair[1 - keep::2]
