@@ -81,8 +81,16 @@ def _cpu_name() -> str:
     return platform.processor() or "unknown"
 
 
+def _plain(value: object) -> object:
+    """NumPy scalars as the Python numbers JSON knows (a sum of NumPy bools is an int64)."""
+    item = getattr(value, "item", None)
+    if item is None:
+        raise TypeError(f"{type(value).__name__} is not JSON serializable")
+    return item()
+
+
 def write_result(name: str, payload: dict[str, object]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps(payload, indent=2) + "\n")
+    path.write_text(json.dumps(payload, indent=2, default=_plain) + "\n")
     return path
