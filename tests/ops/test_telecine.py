@@ -92,3 +92,49 @@ def test_comb_maps_from_field_differences_equal_the_woven_frame_test(tff):
         threshold = np.float32(2 * COMB_THRESHOLD)
         np.testing.assert_array_equal(sensitive, _pair_extremes(woven, threshold, False)[1:-1][:-1])
         np.testing.assert_array_equal(strict, _pair_extremes(woven, threshold, True)[1:-1][:-1])
+
+
+def _slanted_edge(height: int = 40, width: int = 40) -> np.ndarray:
+    """Dark left of a line one column per row to the right, bright right of it (8-bit)."""
+    y, x = np.mgrid[:height, :width]
+    return np.where(x > 5 + y, 200.0, 40.0).astype(np.float32)
+
+
+def test_edge_directed_rows_keep_a_slanted_edge_a_line():
+    from vsovermix.ops.telecine import edge_directed_rows
+
+    picture = _slanted_edge()
+    rebuilt = edge_directed_rows(picture, keep=0)
+    truth = picture[1::2]
+    line_double = picture[0::2]  # what a line doubler shows
+    assert np.abs(rebuilt - truth).mean() < 0.5 * np.abs(line_double - truth).mean()
+
+
+def test_pixel_combing_finds_combs_not_one_row_lines():
+    from vsovermix.ops.telecine import pixel_combing
+
+    plane = np.full((24, 16), 100.0, np.float32)
+    plane[10] = 220.0  # a thin horizontal line: one extreme, no comb
+    assert not pixel_combing(plane, 0, 1.0).any()
+    plane[12:20:2] = 220.0  # alternating rows: combing
+    assert pixel_combing(plane, 0, 1.0).any()
+
+
+def test_a_rolling_overlay_is_followed_back_into_place():
+    # Bars rising two rows per field: the second field shows them two rows higher; taken from two rows up
+    # (shift -2), they sit where the first field's rows say they are.
+    from vsovermix.ops.telecine import clamped_between_rows, overlay_shift, shifted_second_field
+
+    def bars(top: int) -> np.ndarray:
+        out = np.full((64, 8), 30.0, np.float32)
+        for start in range(top, 64, 12):
+            out[start:start + 5] = 230.0
+        return out
+
+    at_first, at_second = bars(10), bars(8)
+    woven = at_first.copy()
+    woven[1::2] = at_second[1::2]
+    mask = np.abs(woven[1::2] - at_first[1::2]) > 0
+    assert overlay_shift(woven, 0, mask, 1.0) == -2
+    followed = clamped_between_rows(woven, 0, shifted_second_field(woven, 0, -2))
+    np.testing.assert_array_equal(followed[2:-2], at_first[1::2][2:-2])

@@ -36,15 +36,19 @@ __all__ = [
     "CycleDecision",
     "FieldProxy",
     "FrameMetrics",
+    "clamped_between_rows",
     "comb_map",
+    "comb_maps",
     "decide_cycle",
     "edge_directed_rows",
     "field_order_seen",
     "field_proxy",
     "frame_metrics",
     "grow_blocks",
+    "overlay_shift",
     "pixel_combing",
     "repeat_position",
+    "shifted_second_field",
     "woven_combing",
 ]
 
@@ -572,9 +576,10 @@ OVERLAY_SHIFTS = range(-12, 13)  # frame rows an overlay may move between a fram
 
 
 def shifted_second_field(plane: np.ndarray, keep: int, shift: float) -> np.ndarray:
-    """The rows of parity ``1 - keep`` as the second field shows them ``shift`` plane rows further down
-    (float32, one row per missing row): missing row ``i`` is field row ``i + shift / 2``, linear between
-    field rows, the edge rows repeated."""
+    """The rows of parity ``1 - keep`` taken from the second field ``shift`` plane rows below each (above
+    where negative; float32, one row per missing row): missing row ``i`` is field row ``i + shift / 2``,
+    linear between field rows, the edge rows repeated. Content the second field shows two rows higher
+    than the first is put back by ``shift=-2``."""
     second = plane[1 - keep::2].astype(np.float32)
     last = second.shape[0] - 1
     position = np.clip(np.arange(second.shape[0], dtype=np.float32) + np.float32(shift / 2), 0, last)
