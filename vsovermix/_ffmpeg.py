@@ -72,8 +72,11 @@ def mpeg2_interlaced_file(func: FuncLike, frames: Sequence[Yuv420], path: str | 
 
 
 def _mpeg2_interlaced(bitrate: str, tff: bool) -> list[str]:
-    return ["-c:v", "mpeg2video", "-b:v", bitrate, "-maxrate", "8M", "-bufsize", "1835k", "-g", "15", "-bf", "2",
-            "-flags", "+ilme+ildct", "-field_order", "tt" if tff else "bb", "-threads", "1"]
+    # Peak rate and VBV buffer of MPEG-2 main profile: main level (SD) up to 15 Mb/s, high level above.
+    high_level = bitrate.endswith("M") and float(bitrate[:-1]) > 15
+    peak = bitrate if high_level else "8M"
+    return ["-c:v", "mpeg2video", "-b:v", bitrate, "-maxrate", peak, "-bufsize", "9781k" if high_level else "1835k",
+            "-g", "15", "-bf", "2", "-flags", "+ilme+ildct", "-field_order", "tt" if tff else "bb", "-threads", "1"]
 
 
 def _raw_format(width: int, height: int) -> list[str]:

@@ -66,6 +66,7 @@ VOTE_RATIO = 0.5  # ... and by this factor
 REPEAT_VOTES = 2  # blocks a repeat needs (and twice the runner-up's) to be clear by the vote
 VOTE_STRONG = 0.5  # share of the changing film blocks a strong vote has: it overrules the neighbours' phase
 ORPHAN_SHARE = 0.5  # a frame is an orphan when its film content combs in this share of the blocks where it moves
+ORPHAN_MOVING_SHARE = 0.1  # ... and in this share of its film blocks that change
 
 
 @dataclass(frozen=True)
@@ -246,8 +247,7 @@ def frame_metrics(previous: FieldProxy | None, current: FieldProxy, following: F
     cap = COMBED_SHARE * block_area
     block_costs = {m: np.where(voting, np.minimum(c, cap), 0).astype(np.float32) for m, c in counts.items()}
     costs = {m: float(c.sum()) for m, c in block_costs.items()}
-    best = min(costs.values())
-    match = next(m for m in MATCHES if m in costs and costs[m] <= best)
+    match = _preferred_match(costs)
     # Motion: where the first field differs from its neighbours' (combing needs two moments).
     moving = xp.zeros(current.first.shape, bool)
     change, block_change = np.inf, None
@@ -385,8 +385,16 @@ def _film_match(m: FrameMetrics, overlay: np.ndarray | None) -> str:
     if overlay is None or m.block_costs is None or any(c.shape != overlay.shape for c in m.block_costs.values()):
         return m.match
     costs = {k: float(c[~overlay].sum()) for k, c in m.block_costs.items()}
+    return _preferred_match(costs)
+
+
+def _preferred_match(costs: dict[str, float]) -> str:
+    """The first of ``MATCHES`` within one block's capped combing of the cheapest weave: two weaves of the
+    same film frame (a repeated field) differ by codec noise only, and the frame's own fields, coded
+    together, are the better copy."""
     best = min(costs.values())
-    return next(k for k in MATCHES if k in costs and costs[k] <= best)
+    margin = COMBED_SHARE * BLOCK[0] * BLOCK[1]
+    return next(m for m in MATCHES if m in costs and costs[m] <= best + margin)
 
 
 def _moving_at_repeat(repeat: FrameMetrics | None, shape: tuple[int, ...]) -> np.ndarray | None:
@@ -441,9 +449,15 @@ def _cycle_film(metrics: list[FrameMetrics]) -> _CycleFilm:
         overlay = grow_blocks(overlay)
     film = np.ones(shape, bool) if overlay is None else ~overlay
     orphan = []
-    for region, active in blocks:
+    for (region, active), m in zip(blocks, metrics, strict=True):
         combed_film = int(np.count_nonzero(region & film))
-        orphan.append(combed_film > 0 and combed_film >= ORPHAN_SHARE * np.count_nonzero(active & matched))
+        # An orphan combs in the film's moving blocks whatever the match; where two weaves show the film
+        # alike (a repeated second field), ``active`` holds the overlay's rim only, so the film's moving
+        # blocks bound it too.
+        moving_film = 0 if m.block_change is None or m.block_change.shape != shape else int(
+            np.count_nonzero((m.block_change > VOTE_MARGIN) & film))
+        orphan.append(combed_film > 0 and combed_film >= ORPHAN_SHARE * np.count_nonzero(active & matched)
+                      and combed_film >= ORPHAN_MOVING_SHARE * moving_film)
     usable = usable and film.any()
     changes = [m.change if m.block_change is None or not usable else float(m.block_change[film].mean())
                for m in metrics]
