@@ -384,8 +384,11 @@ def _deinterlace(frame: vs.VideoFrame, metrics: FrameMetrics, decision: CycleDec
     ``(x, y, w, h)`` in frame pixels, ``(0, 0, 0, 0)`` where nothing was.
 
     An orphan's whole second field is rebuilt from its first. Elsewhere only the treated blocks are
-    looked at, and inside them only the pixels that comb (motion-adaptive: still or film-matched
-    picture stays woven), each rebuilt from the first field, the one that belongs to the frame's time.
+    looked at, and inside them only the pixels that comb (strongly, outside the overlay: there the weave
+    is the film's), and in the blocks that move at the repeat those that depart from the first field's
+    interpolation. Each is rebuilt from the first field, the one that belongs to the frame's time, by
+    edge-directed interpolation, or, in the moving overlay, from the second field moved back by the
+    overlay's own motion where that fits better (``_follow_overlay``).
     """
     keep = 0 if tff else 1
     fmt = frame.format
@@ -472,7 +475,7 @@ def _follow_overlay(part: np.ndarray, keep: int, shift: float, rebuilt: np.ndarr
     region = overlay[:h, :w]
     take_moved = region & (moved_cost < woven_cost)
     out[:h, :w][take_moved] = followed[:h, :w][take_moved]
-    keep_woven = region & uncombed[:h, :w] & ~take_moved & (woven_cost <= moved_cost)
+    keep_woven = region & uncombed[:h, :w] & ~take_moved
     out[:h, :w][keep_woven] = woven[keep_woven]
     return out
 
