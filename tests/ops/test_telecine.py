@@ -81,14 +81,14 @@ def test_backends_agree_on_the_metrics(cupy):
 
 @pytest.mark.parametrize("tff", [True, False])
 def test_comb_maps_from_field_differences_equal_the_woven_frame_test(tff):
-    from vsovermix.ops.telecine import COMB_THRESHOLD, _pair_extremes, _weave, comb_maps
+    from vsovermix.ops.telecine import COMB_THRESHOLD, _pair_extremes, _weave
 
     rng = np.random.default_rng(1)
     for _ in range(20):
         rows, cols = int(rng.integers(3, 30)), int(rng.integers(1, 9))
         first, second = ((rng.integers(0, 6, (rows, cols)) * 12).astype(np.float32) for _ in range(2))
         woven = _weave(first, second, tff)
-        sensitive, strict = comb_maps(first, second, tff)
+        sensitive, strict = comb_map(first, second, tff), comb_map(first, second, tff, strict=True)
         threshold = np.float32(2 * COMB_THRESHOLD)
         np.testing.assert_array_equal(sensitive, _pair_extremes(woven, threshold, False)[1:-1][:-1])
         np.testing.assert_array_equal(strict, _pair_extremes(woven, threshold, True)[1:-1][:-1])

@@ -38,7 +38,6 @@ __all__ = [
     "FrameMetrics",
     "clamped_between_rows",
     "comb_map",
-    "comb_maps",
     "decide_cycle",
     "edge_directed_rows",
     "field_order_seen",
@@ -101,21 +100,14 @@ def comb_map(first: np.ndarray, second: np.ndarray, tff: bool, strict: bool = Fa
     threshold squared: sensitive, what telling candidates apart needs. ``strict``: when each difference
     passes it, what a decision to *rebuild* pixels needs: beside a strong edge a little codec noise makes
     a product large (three-row hatching under MPEG-2 combs by the product, not strictly)."""
-    sensitive, strict_map = comb_maps(first, second, tff, both=strict)
-    return strict_map if strict else sensitive
-
-
-def comb_maps(first: np.ndarray, second: np.ndarray, tff: bool,
-              both: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
-    """``comb_map`` sensitive and strict (None unless ``both``), from the fields' two sets of differences
-    without weaving them: half the passes over memory of ``_pair_extremes`` on the woven frame."""
-    sensitive, strict = _comb_test(first, second, tff)
-    return sensitive, strict() if both else None
+    sensitive, strict_map = _comb_test(first, second, tff)
+    return strict_map() if strict else sensitive
 
 
 def _comb_test(first: np.ndarray, second: np.ndarray,
                tff: bool) -> tuple[np.ndarray, Callable[[], np.ndarray]]:
-    """The sensitive comb map, and the strict one on demand (from the same differences)."""
+    """The sensitive comb map, and the strict one on demand, from the fields' two sets of differences without
+    weaving them (half the passes over memory of ``_pair_extremes`` on the woven frame)."""
     top, bottom = (first, second) if tff else (second, first)
     rows = top.shape[0]
     # Woven rows: top 0, bottom 0, top 1, ... A top row's differences to the rows above and below are
@@ -142,28 +134,17 @@ def _comb_test(first: np.ndarray, second: np.ndarray,
 def _pair_extremes(woven: np.ndarray, threshold: np.float32, strict: bool) -> np.ndarray:
     """Bool, the shape of ``woven``: rows ``y`` and ``y + 1`` both local extremes of their column by more than
     ``threshold`` (see ``comb_map``; the first and last rows never are)."""
-    sensitive, strict_pairs = _pair_extremes_both(woven, threshold, strict)
-    return strict_pairs if strict else sensitive
-
-
-def _pair_extremes_both(woven: np.ndarray, threshold: np.float32,
-                        strict: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """``_pair_extremes`` by the product and, where ``strict``, by each difference, from one set of differences."""
     middle = woven[1:-1]
     up, down = middle - woven[:-2], middle - woven[2:]
     xp = xp_of(woven)
-
-    def pairs(extreme_rows: np.ndarray) -> np.ndarray:
-        extreme = xp.zeros(woven.shape, bool)
-        extreme[1:-1] = extreme_rows
-        pair = xp.zeros(woven.shape, bool)
-        pair[:-1] = extreme[:-1] & extreme[1:]
-        return pair
-
-    sensitive = pairs(up * down > threshold * threshold)
-    if not strict:
-        return sensitive, None
-    return sensitive, pairs((xp.minimum(up, down) > threshold) | (xp.maximum(up, down) < -threshold))
+    extreme = xp.zeros(woven.shape, bool)
+    if strict:
+        extreme[1:-1] = (xp.minimum(up, down) > threshold) | (xp.maximum(up, down) < -threshold)
+    else:
+        extreme[1:-1] = up * down > threshold * threshold
+    pair = xp.zeros(woven.shape, bool)
+    pair[:-1] = extreme[:-1] & extreme[1:]
+    return pair
 
 
 def woven_combing(luma: np.ndarray, peak: float, tff: bool) -> float:
@@ -304,7 +285,7 @@ class CycleDecision:
     kept: tuple[int, ...]  # input indices shown, in order
     interpolated: tuple[bool, ...]  # per kept frame: an orphan, its whole second field rebuilt from the first
     overlay: np.ndarray | None = None  # bool blocks (grown by one) that comb in most of the cycle's frames, or
-    # neighbour ``moving``
+    # that are ``moving``
     moving: np.ndarray | None = None  # bool blocks that changed while the film repeated: video-rate
     progressive: bool = False  # no telecine here: every frame weaves as it stands and none repeats
     matches: tuple[str, ...] = ()  # per kept frame: the weave shown (``FrameMetrics.match`` judged on the film)
@@ -355,12 +336,12 @@ def decide_cycle(first: int, metrics: list[FrameMetrics], orphans: str,
         repeat = phase  # a weak vote (an overlay's blocks that happened to hold still) against the phase around it
     if repeat is not None and not strong and any(orphan) and orphans == "drop":
         repeat = None  # an orphan is surely no whole film frame; a weak vote may be a few still edges
-    if repeat is None and calm and _clear_repeat(film.changes, calm):
+    mean_repeat = bool(calm) and _clear_repeat(film.changes, calm)
+    if repeat is None and mean_repeat:
         repeat = calm[0]
     # Progressive: every frame moves and weaves as it stands, and none plainly repeats (a 30p stretch, not
     # telecine; a few blocks may still vote weakly).
-    plain_repeat = strong or (bool(calm) and _clear_repeat(film.changes, calm))
-    progressive = (not plain_repeat and count == CYCLE and all(
+    progressive = (not (strong or mean_repeat) and count == CYCLE and all(
         m.match == "c" and m.region is not None and not m.region.any() and change > REPEAT_FLOOR
         for m, change in zip(metrics, film.changes, strict=True)))
     if repeat is None and not any(orphan):
@@ -523,6 +504,20 @@ OVERLAY_DEPARTURE = 16.0
 OVERLAY_CHANGE = 8.0  # 8-bit code values a block's mean may change at the repeat (codec noise) before it is overlay
 
 
+def _kept_rows_around(plane: np.ndarray, keep: int, missing: int, reach: int = 1) -> tuple[np.ndarray, ...]:
+    """For the first ``missing`` rows of parity ``1 - keep``: the kept rows (parity ``keep``, float32) just
+    above and just below each, and with ``reach=2`` also the next ones out (above, below, above2, below2).
+    Missing row i lies between kept rows i and i + 1 (keep 0) or i - 1 and i (keep 1); at the edges the
+    nearest kept row stands in for the absent one."""
+    field = plane[keep::2].astype(np.float32)
+    index = np.arange(missing) + (0 if keep == 0 else -1)
+    last = field.shape[0] - 1
+    rows = (field[np.clip(index, 0, last)], field[np.clip(index + 1, 0, last)])
+    if reach == 2:
+        rows += (field[np.clip(index - 1, 0, last)], field[np.clip(index + 2, 0, last)])
+    return rows
+
+
 def _shift_columns(rows: np.ndarray, d: int) -> np.ndarray:
     """``rows[:, x + d]`` with the edge column repeated."""
     if d == 0:
@@ -539,14 +534,8 @@ def edge_directed_rows(plane: np.ndarray, keep: int) -> np.ndarray:
 
     Edge-directed so that the slanted strokes of line art and lettering stay lines, not stairs.
     """
-    field = plane[keep::2].astype(np.float32)
     missing = plane.shape[0] // 2 if keep == 0 else (plane.shape[0] + 1) // 2
-    # Missing row i lies between kept rows i and i + 1 (keep 0) or i - 1 and i (keep 1); at the edges the
-    # nearest kept row stands in for the absent one.
-    index = np.arange(missing) + (0 if keep == 0 else -1)
-    last = field.shape[0] - 1
-    above, below = field[np.clip(index, 0, last)], field[np.clip(index + 1, 0, last)]
-    above2, below2 = field[np.clip(index - 1, 0, last)], field[np.clip(index + 2, 0, last)]
+    above, below, above2, below2 = _kept_rows_around(plane, keep, missing, reach=2)
     cubic = (9.0 * (above + below) - above2 - below2) / 16.0
     lo, hi = np.minimum(above, below), np.maximum(above, below)
     best_value = np.clip(cubic, lo - 0.5 * (hi - lo), hi + 0.5 * (hi - lo))
@@ -594,7 +583,11 @@ def shifted_second_field(plane: np.ndarray, keep: int, shift: float) -> np.ndarr
     where negative; float32, one row per missing row): missing row ``i`` is field row ``i + shift / 2``,
     linear between field rows, the edge rows repeated. Content the second field shows two rows higher
     than the first is put back by ``shift=-2``."""
-    second = plane[1 - keep::2].astype(np.float32)
+    return _shifted_rows(plane[1 - keep::2].astype(np.float32), shift)
+
+
+def _shifted_rows(second: np.ndarray, shift: float) -> np.ndarray:
+    """``shifted_second_field`` of a second field already in float32."""
     last = second.shape[0] - 1
     position = np.clip(np.arange(second.shape[0], dtype=np.float32) + np.float32(shift / 2), 0, last)
     low = np.floor(position).astype(np.intp)
@@ -607,14 +600,12 @@ def overlay_shift(plane: np.ndarray, keep: int, mask: np.ndarray, scale: float, 
     """The shift (plane rows) of the second field that best fits the first at the ``mask`` pixels (missing rows):
     the shifted value should lie between the kept rows above and below it (a moving overlay's strokes line up
     with themselves again). Ties go to the smaller shift."""
-    field = plane[keep::2].astype(np.float32)
-    index = np.arange(mask.shape[0]) + (0 if keep == 0 else -1)
-    last = field.shape[0] - 1
-    above, below = field[np.clip(index, 0, last)], field[np.clip(index + 1, 0, last)]
+    above, below = _kept_rows_around(plane, keep, mask.shape[0])
     lo, hi = np.minimum(above, below)[mask], np.maximum(above, below)[mask]
+    second = plane[1 - keep::2].astype(np.float32)
     best, best_cost = 0, np.inf
     for shift in sorted(shifts, key=abs):
-        value = shifted_second_field(plane, keep, shift)[: mask.shape[0]][mask]
+        value = _shifted_rows(second, shift)[: mask.shape[0]][mask]
         cost = float(np.sum(np.maximum(np.maximum(value - hi, lo - value), 0))) * scale
         if cost < best_cost - 1e-3 * mask.sum():
             best, best_cost = shift, cost
@@ -623,10 +614,7 @@ def overlay_shift(plane: np.ndarray, keep: int, mask: np.ndarray, scale: float, 
 
 def clamped_between_rows(plane: np.ndarray, keep: int, values: np.ndarray) -> np.ndarray:
     """``values`` for the missing rows held between the kept rows above and below each pixel."""
-    field = plane[keep::2].astype(np.float32)
-    index = np.arange(values.shape[0]) + (0 if keep == 0 else -1)
-    last = field.shape[0] - 1
-    above, below = field[np.clip(index, 0, last)], field[np.clip(index + 1, 0, last)]
+    above, below = _kept_rows_around(plane, keep, values.shape[0])
     return np.clip(values, np.minimum(above, below), np.maximum(above, below))
 
 
