@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import warnings
@@ -43,6 +44,7 @@ __all__ = ["detelecine"]
 
 FIT_WINDOW = (3, 7)  # field rows x columns over which the woven and the motion-followed overlay are compared
 ORPHANS = ("drop", "rebuild")
+FIELD_ORDER_SAMPLES = 24  # frame pairs, spread over the clip, read at call time to tell the field order
 FIELD_ORDER_VOTES = 3  # sampled pairs that must tell the field order for the content to decide it
 PHASE_REACH = 3  # cycles either side searched for the 3:2 phase where a cycle shows none of its own
 _CACHE_FRAMES = 5 * (2 * PHASE_REACH + 1) + 8  # proxies and metrics kept per clip: a cycle's whole window
@@ -60,9 +62,8 @@ class _Analysis:
     def __init__(self, clip: vs.VideoNode, tff: bool, orphans: str, backend: Backend):
         self.clip, self.tff, self.orphans = clip, tff, orphans
         self.xp = array_module(backend)
-        fmt = clip.format
-        self.luma_plane = 1 if fmt.color_family == vs.RGB else 0  # G carries most of the luma
-        self.peak = peak_value(fmt)
+        self.luma_plane = _luma_plane(clip.format)
+        self.peak = peak_value(clip.format)
         self.lock = threading.Lock()
         self.proxies: OrderedDict[int, FieldProxy] = OrderedDict()
         self.metrics: OrderedDict[int, FrameMetrics] = OrderedDict()
@@ -91,10 +92,7 @@ class _Analysis:
             return self._proxy_of(frame)
 
     def _proxy_of(self, frame: vs.VideoFrame) -> FieldProxy:
-        luma = plane_view(frame, self.luma_plane)
-        if frame.format.sample_type == vs.FLOAT:
-            luma = np.nan_to_num(luma.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
-        return field_proxy(self.xp.asarray(luma), self.peak, self.tff)
+        return _luma_proxy(frame, self.xp, self.tff)
 
     def frame(self, n: int) -> FrameMetrics:
         return self._memo(self.metrics, n,
@@ -156,24 +154,23 @@ class _Analysis:
         return decision, k, decision.kept[k]
 
 
-FIELD_ORDER_SAMPLES = 24  # frame pairs, spread over the clip, read at call time to tell the field order
-
-
-_WORKERS: list[ThreadPoolExecutor] = []
-
-
+@functools.cache
 def _workers() -> ThreadPoolExecutor | None:
-    """Threads for the NumPy analysis (one per core, at most four); None on a single core."""
+    """Threads for the NumPy analysis (one per core, at most four), made once; None on a single core."""
     cores = min(os.cpu_count() or 1, 4)
-    if cores < 2:
-        return None
-    with _WORKERS_LOCK:
-        if not _WORKERS:
-            _WORKERS.append(ThreadPoolExecutor(cores, thread_name_prefix="vsovermix-detelecine"))
-    return _WORKERS[0]
+    return ThreadPoolExecutor(cores, thread_name_prefix="vsovermix-detelecine") if cores > 1 else None
 
 
-_WORKERS_LOCK = threading.Lock()
+def _luma_plane(fmt: vs.VideoFormat) -> int:
+    return 1 if fmt.color_family == vs.RGB else 0  # G carries most of the luma
+
+
+def _luma_proxy(frame: vs.VideoFrame, xp: Any, tff: bool) -> FieldProxy:
+    """The analysis proxy of a frame's luma (float NaN and infinities made finite)."""
+    luma = plane_view(frame, _luma_plane(frame.format))
+    if frame.format.sample_type == vs.FLOAT:
+        luma = np.nan_to_num(luma.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
+    return field_proxy(xp.asarray(luma), peak_value(frame.format), tff)
 
 
 def _field_order(clip: vs.VideoNode, tff: bool | None) -> tuple[bool, str]:
@@ -206,19 +203,13 @@ def _field_order(clip: vs.VideoNode, tff: bool | None) -> tuple[bool, str]:
 def _field_order_of_content(clip: vs.VideoNode) -> bool | None:
     """True (top first) or False where most sampled frame pairs that tell say so, twice as many as the other
     way; None where too few tell."""
-    fmt = clip.format
-    luma_plane = 1 if fmt.color_family == vs.RGB else 0
-    peak = peak_value(fmt)
     pairs = min(FIELD_ORDER_SAMPLES, clip.num_frames - 1)
     starts = sorted({round(i * (clip.num_frames - 2) / max(pairs - 1, 1)) for i in range(pairs)})
     votes = [0, 0]
 
     def proxy(n: int) -> FieldProxy:
         with clip.get_frame(n) as frame:
-            luma = plane_view(frame, luma_plane)
-            if fmt.sample_type == vs.FLOAT:
-                luma = np.nan_to_num(luma.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
-            return field_proxy(np.asarray(luma), peak, True)
+            return _luma_proxy(frame, np, True)
 
     for n in starts:
         seen = field_order_seen(proxy(n), proxy(n + 1), True)
@@ -366,16 +357,15 @@ def _treated_blocks(metrics: FrameMetrics, decision: CycleDecision, k: int) -> n
         return None
     # Where the weave was chosen on the film (which it weaves cleanest), only the overlay is left to treat.
     blocks = metrics.region.copy() if decision.matches[k] == metrics.match else np.zeros_like(metrics.region)
-    if decision.overlay is not None and decision.overlay.shape == blocks.shape:
-        blocks |= decision.overlay
+    overlay = _on_grid(decision.overlay, blocks.shape)
+    if overlay is not None:
+        blocks |= overlay
     return grow_blocks(blocks) if blocks.any() else None
 
 
-def _moving_blocks(decision: CycleDecision, shape: tuple[int, ...]) -> np.ndarray | None:
-    """The cycle's video-rate blocks that moved at its repeat, where it has any on this frame's grid."""
-    if decision.moving is None or decision.moving.shape != shape:
-        return None
-    return decision.moving
+def _on_grid(blocks: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray | None:
+    """A cycle's block map (overlay, moving) where it has one on this frame's block grid."""
+    return blocks if blocks is not None and blocks.shape == shape else None
 
 
 def _deinterlace(frame: vs.VideoFrame, metrics: FrameMetrics, decision: CycleDecision, k: int, tff: bool,
@@ -422,14 +412,15 @@ def _deinterlace(frame: vs.VideoFrame, metrics: FrameMetrics, decision: CycleDec
     # interpolation (a rolling edge woven one row off).
     luma = planes[luma_plane][y0:y1, x0:x1]
     scale = 255.0 / peak
-    rebuilt_luma = edge_directed_rows(luma, keep)
     combed = pixels_of(blocks) & pixel_combing(luma, keep, scale, FILM_COMB_THRESHOLD)
-    if decision.overlay is not None and decision.overlay.shape == blocks.shape:
-        combed |= pixels_of(decision.overlay) & pixel_combing(luma, keep, scale)
+    overlay = _on_grid(decision.overlay, blocks.shape)
+    if overlay is not None:
+        combed |= pixels_of(overlay) & pixel_combing(luma, keep, scale)
     mask = combed.copy()
-    moving = _moving_blocks(decision, blocks.shape)
-    shift, in_overlay = 0, None
+    moving = _on_grid(decision.moving, blocks.shape)
+    shift, in_overlay, rebuilt_luma = 0, None, None
     if moving is not None:
+        rebuilt_luma = edge_directed_rows(luma, keep)
         departs = np.abs(luma[1 - keep::2].astype(np.float32) - rebuilt_luma) * np.float32(scale)
         in_overlay = pixels_of(moving)
         mask |= in_overlay & (departs > OVERLAY_DEPARTURE)
@@ -438,6 +429,8 @@ def _deinterlace(frame: vs.VideoFrame, metrics: FrameMetrics, decision: CycleDec
             shift = overlay_shift(luma, keep, in_overlay, scale)
     if not mask.any():
         return (0, 0, 0, 0)
+    if rebuilt_luma is None:
+        rebuilt_luma = edge_directed_rows(luma, keep)
     for p, plane in enumerate(planes):
         sub_w = fmt.subsampling_w if p and fmt.color_family == vs.YUV else 0
         sub_h = fmt.subsampling_h if p and fmt.color_family == vs.YUV else 0
@@ -464,17 +457,19 @@ def _follow_overlay(part: np.ndarray, keep: int, shift: float, rebuilt: np.ndarr
     film under the overlay)."""
     from scipy.ndimage import uniform_filter
 
-    followed = clamped_between_rows(part, keep, shifted_second_field(part, keep, shift))
     h, w = min(rebuilt.shape[0], overlay.shape[0]), min(rebuilt.shape[1], overlay.shape[1])
-    woven = part[1 - keep::2].astype(np.float32)[:h, :w]
-    misfit = np.abs(woven - clamped_between_rows(part, keep, woven)[:h, :w])
-    moved_misfit = np.abs(shifted_second_field(part, keep, shift)[:h, :w] - followed[:h, :w])
+    moved = shifted_second_field(part, keep, shift)
+    followed = clamped_between_rows(part, keep, moved)[:h, :w]
+    woven = part[1 - keep::2].astype(np.float32)
+    misfit = np.abs(woven - clamped_between_rows(part, keep, woven))[:h, :w]
+    moved_misfit = np.abs(moved[:h, :w] - followed)
+    woven = woven[:h, :w]
     woven_cost = uniform_filter(misfit, FIT_WINDOW, mode="nearest")
     moved_cost = uniform_filter(moved_misfit, FIT_WINDOW, mode="nearest")
     out = rebuilt.copy()
     region = overlay[:h, :w]
     take_moved = region & (moved_cost < woven_cost)
-    out[:h, :w][take_moved] = followed[:h, :w][take_moved]
+    out[:h, :w][take_moved] = followed[take_moved]
     keep_woven = region & uncombed[:h, :w] & ~take_moved
     out[:h, :w][keep_woven] = woven[keep_woven]
     return out
