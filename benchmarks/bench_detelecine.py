@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,6 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import metadata, write_result
 from tests import telecine_clips as tc
 from vsovermix import detelecine
+from vsovermix._png import read_png
+from vsovermix.ops.metrics import psnr
+from vsovermix.ops.resample import box_reduce
 
 core = vs.core
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "park.png"
@@ -56,8 +60,6 @@ def cases(folder: Path) -> dict[str, tuple[vs.VideoNode, vs.VideoNode | None]]:
 
 
 def accuracy(results: dict) -> None:
-    import tempfile
-
     rows = {}
     with tempfile.TemporaryDirectory(prefix="vsovermix-bench-") as folder:
         for name, (clip, film) in cases(Path(folder)).items():
@@ -96,10 +98,6 @@ def credits(results: dict) -> None:
     material the regional constants were tuned on), hatched cels (validation, looked at while building)
     and the tiger's line art at half size (held out until the constants were fixed); and the tiger at
     1920x1080 with credits over its left 800 columns rising 4 px per field, 18 Mb/s."""
-    import tempfile
-
-    from vsovermix._png import read_png
-
     rows = {}
     with tempfile.TemporaryDirectory(prefix="vsovermix-bench-") as folder:
         # label -> film, credits' columns and speed (px per field), MPEG-2 bit rate
@@ -126,7 +124,7 @@ def credits(results: dict) -> None:
             for e in row.values():
                 by_frame = e.pop("background_psnr_by_film_frame")
                 e["background_median_psnr_rgb_common_frames"] = float(np.median([by_frame[f] for f in common]))
-            ceiling = [tc._psnr(tc.rgb_of_yuv420(i)[:, :overlay.columns],
+            ceiling = [psnr(tc.rgb_of_yuv420(i)[:, :overlay.columns],
                                 tc.rgb_of_yuv420(overlay.ideal(f, tc.first_field_times(n)[0]))[:, :overlay.columns])
                        for n, (i, f) in enumerate(zip(ideal, tc.planes_of(film), strict=True))]
             row["ideal_through_codec_credits_median_psnr_rgb"] = float(np.median(ceiling))
@@ -141,21 +139,11 @@ def credits(results: dict) -> None:
     results["credits_over_telecine"] = rows
 
 
-def complete_film_frames(first: int, stop: int) -> set[int]:
-    """Film frames of which ``telecine`` frames ``first..stop-1`` hold both fields."""
-    top_film, bottom_film = (0, 1, 1, 2, 3), (0, 1, 2, 3, 3)
-    tops = {4 * (n // 5) + top_film[n % 5] for n in range(first, stop)}
-    bottoms = {4 * (n // 5) + bottom_film[n % 5] for n in range(first, stop)}
-    return tops & bottoms
-
-
 def cadence_break(results: dict) -> None:
     """An edit after telecine that leaves orphan fields on both sides of the cut (A's last frame holds a lone
     second field, B's first a lone first field), through interlaced MPEG-2: every complete film frame once,
     no duplicate, and how far each frame falls under its shot's median (RGB PSNR), orphans rebuilt and
     flagged apart. 720x480 over the park drawing's detail; 1920x1080 over the whole park drawing."""
-    from vsovermix._png import read_png
-
     rows = {}
     sizes = {"720x480": (720, 480, 96, None)}
     if SHARED.exists():
@@ -165,8 +153,8 @@ def cadence_break(results: dict) -> None:
         b = tc.film(frames, w, h, step=(3, 4), flip=True, image=image)
         cut_a, cut_b = 5 * (frames // 8) + 3, 5 * (frames // 16) + 2  # mid-cycle on both sides
         clip = tc.mpeg2(tc.telecine(a)[:cut_a] + tc.telecine(b)[cut_b:])
-        complete_b = [frames + f for f in sorted(complete_film_frames(cut_b, 5 * frames // 4))]
-        complete = sorted(complete_film_frames(0, cut_a)) + complete_b
+        complete_b = [frames + f for f in sorted(tc.complete_film_frames(cut_b, 5 * frames // 4))]
+        complete = sorted(tc.complete_film_frames(0, cut_a)) + complete_b
         films = tc.planes_of(a) + tc.planes_of(b)
         truth = np.stack([f[0].astype(np.float32) for f in films])
         row = {}
@@ -175,7 +163,7 @@ def cadence_break(results: dict) -> None:
             shown = tc.planes_of(out)
             flags = [bool(f.props.get("OvrInterpolated", 0)) for f in out.frames(close=True)]
             nearest, _ = tc.nearest_film_frames(np.stack([s[0] for s in shown]), truth)
-            psnr = [tc._psnr(tc.rgb_of_yuv420(s), tc.rgb_of_yuv420(films[f]))
+            psnr = [psnr(tc.rgb_of_yuv420(s), tc.rgb_of_yuv420(films[f]))
                     for s, f in zip(shown, nearest, strict=True)]
             shots = [int(f >= frames) for f in nearest]
             # The cut: film frames within 6 of it on either side (the stream's first frames fall short of the
@@ -205,12 +193,7 @@ def cadence_break(results: dict) -> None:
 
 def _half(path: Path) -> np.ndarray:
     """RGB of a PNG at half size (2x2 box), as uint8."""
-    from vsovermix._png import read_png
-
-    rgb = read_png(path)[:, :, :3].astype(np.float32)
-    h, w = rgb.shape[0] // 2 * 2, rgb.shape[1] // 2 * 2
-    half = rgb[:h, :w].reshape(h // 2, 2, w // 2, 2, 3).mean(axis=(1, 3))
-    return np.clip(np.rint(half), 0, 255).astype(np.uint8)
+    return np.clip(np.rint(box_reduce(read_png(path)[:, :, :3], 2)), 0, 255).astype(np.uint8)
 
 
 def false_flags(label: str, film: vs.VideoNode) -> dict:
@@ -237,8 +220,6 @@ def false_flags(label: str, film: vs.VideoNode) -> dict:
 def line_art(results: dict) -> None:
     """False combed flags at 1080p: the research's cel pan with hatching (research/vapoursynth.md §2.3: VFM
     flagged 120 of 240 bit-exact frames), and a real line-art drawing with hatching."""
-    from vsovermix._png import read_png
-
     results["hatched_cels_1080p"] = false_flags("hatched cels 1080p", tc.hatched_cels(48, 1920, 1080))
     path = SHARED.parent / "lineart.png"
     if not path.exists():
@@ -250,8 +231,6 @@ def line_art(results: dict) -> None:
 
 
 def speed(results: dict) -> None:
-    from vsovermix._png import read_png
-
     rows = {}
     for label, (w, h) in {"720x480": (720, 480), "1920x1080": (1920, 1080)}.items():
         image = read_png(SHARED)[:, :, :3] if SHARED.exists() else None

@@ -16,10 +16,12 @@ import numpy as np
 import vapoursynth as vs
 
 from vsovermix._png import read_png
+from vsovermix._vs.colour import ycbcr_to_rgb
 from vsovermix._vs.frames import clip_from_planes, plane_view
 from vsovermix.demo import hard_telecine as telecine
 from vsovermix.demo import luma_frames, nearest_film_frames
-from vsovermix.ops.telecine import COMBED_SHARE, woven_combing
+from vsovermix.ops.metrics import psnr
+from vsovermix.ops.telecine import COMBED_SHARE, comb_map, field_proxy, woven_combing
 
 __all__ = ["classify", "combed_frames", "crossfade", "ffmpeg_telecine", "film", "hatched_cels", "luma_frames",
            "mpeg2", "telecine", "with_30p_credits"]
@@ -227,34 +229,20 @@ def mpeg2_source(clip: vs.VideoNode, folder: Path, bitrate: str = "8M") -> vs.Vi
 def rgb_of_yuv420(planes: list[np.ndarray]) -> np.ndarray:
     """(H, W, 3) float32 BT.709 limited-range RGB of 8-bit 4:2:0 planes (chroma repeated, the same for every
     tool scored), 0..255."""
-    y = (planes[0].astype(np.float32) - 16) * (255 / 219)
-    u, v = ((np.repeat(np.repeat(p.astype(np.float32), 2, 0), 2, 1) - 128) * (255 / 224) for p in planes[1:])
-    r = y + 1.5748 * v
-    g = y - 0.1873 * u - 0.4681 * v
-    b = y + 1.8556 * u
-    return np.clip(np.stack([r, g, b], axis=-1), 0, 255)
-
-
-def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float32) - b.astype(np.float32)) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(255**2 / mse)
+    y = (planes[0].astype(np.float32) - 16) / 219
+    u, v = ((np.repeat(np.repeat(p.astype(np.float32), 2, 0), 2, 1) - 128) / 224 for p in planes[1:])
+    return np.clip(ycbcr_to_rgb(np.stack([y, u, v], axis=-1), 1) * 255, 0, 255)
 
 
 def comb_share(luma: np.ndarray) -> float:
     """Share of pixels of a luma crop that comb as woven (``comb_map``, both fields from the crop itself)."""
-    from vsovermix.ops.telecine import comb_map
-
-    fields = field_proxy_of(luma)
+    fields = field_proxy(luma, 255.0, True)
     return float(comb_map(fields.first, fields.second, True).mean())
 
 
-def field_proxy_of(luma: np.ndarray):
-    from vsovermix.ops.telecine import field_proxy
-
-    return field_proxy(luma, 255.0, True)
-
-
-FIRST_FIELD_FILM = (0, 1, 1, 2, 3)  # film frame (of the cycle's four) in each telecined frame's first field
+# The film frame (of a cycle's four) in each telecined frame's first and second field: ``telecine``'s pattern.
+FIRST_FIELD_FILM = (0, 1, 1, 2, 3)
+SECOND_FIELD_FILM = (0, 1, 2, 3, 3)
 
 
 def first_field_times(f: int) -> list[int]:
@@ -262,17 +250,23 @@ def first_field_times(f: int) -> list[int]:
     return [2 * (5 * (f // 4) + k) for k in range(5) if FIRST_FIELD_FILM[k] == f % 4]
 
 
+def complete_film_frames(first: int, stop: int) -> set[int]:
+    """Film frames of which ``telecine`` frames ``first..stop-1`` hold both fields (an edit may cut one off)."""
+    firsts = {4 * (n // 5) + FIRST_FIELD_FILM[n % 5] for n in range(first, stop)}
+    seconds = {4 * (n // 5) + SECOND_FIELD_FILM[n % 5] for n in range(first, stop)}
+    return firsts & seconds
+
+
 def ideal_film(film: vs.VideoNode, credits: FieldCredits) -> vs.VideoNode:
     """The progressive pictures a perfect tool shows: each film frame with the credits of the first moment its
     first field is shown, on every row."""
-    frames = [[np.array(f[p]) for p in range(3)] for f in film.frames(close=True)]
-    ideal = [credits.ideal(planes, first_field_times(f)[0]) for f, planes in enumerate(frames)]
+    ideal = [credits.ideal(planes, first_field_times(f)[0]) for f, planes in enumerate(planes_of(film))]
     return clip_from_planes([tuple(i) for i in ideal], vs.YUV420P8, FILM_FPS)
 
 
 def film_frames_of_telecine(clip: vs.VideoNode) -> list[list[np.ndarray]]:
     """The film frames of a ``telecine`` clip, woven by the pattern it was made with (no matcher involved)."""
-    frames = [[np.array(f[p]) for p in range(3)] for f in clip.frames(close=True)]
+    frames = planes_of(clip)
     out = []
     for start in range(0, len(frames) - 4, 5):
         a, b, bc, cd, d = frames[start:start + 5]
@@ -296,18 +290,18 @@ def score_field_credits(out: vs.VideoNode, film: vs.VideoNode, credits: FieldCre
     """
     x = credits.columns + margin
     truth = luma_frames(film)
-    shown = [[np.array(f[p]) for p in range(3)] for f in out.frames(close=True)]
+    shown = planes_of(out)
     nearest, _ = nearest_film_frames(np.stack([s[0][:, x:] for s in shown]), truth[:, :, x:])
-    films = [[np.array(f[p]) for p in range(3)] for f in film.frames(close=True)]
+    films = planes_of(film)
     background, column, combs, ideal_combs = [], [], [], []
     for planes, f in zip(shown, nearest, strict=True):
         rgb = rgb_of_yuv420(planes)
         want = rgb_of_yuv420(films[f])
-        background.append(_psnr(rgb[:, x:], want[:, x:]))
+        background.append(psnr(rgb[:, x:], want[:, x:]))
         best, best_ideal = -np.inf, None
         for t in first_field_times(f):
             ideal = credits.ideal(films[f], t)
-            score = _psnr(rgb[:, : credits.columns], rgb_of_yuv420(ideal)[:, : credits.columns])
+            score = psnr(rgb[:, : credits.columns], rgb_of_yuv420(ideal)[:, : credits.columns])
             if score > best:
                 best, best_ideal = score, ideal
         column.append(best)
