@@ -76,9 +76,9 @@ def accuracy_row(name: str, clip: vs.VideoNode, film: vs.VideoNode | None) -> di
         entry: dict[str, object] = {"frames_out": out.num_frames, "combed": tc.combed_frames(out)}
         if truth is not None:
             got = tc.classify(tc.luma_frames(out), truth)
-            psnr = np.array(got["psnr"])
+            scores = np.array(got["psnr"])
             entry.update(exact=int(got["exact"]), duplicates=int(got["duplicates"]),
-                         worst_psnr=float(psnr.min()), median_psnr=float(np.median(psnr)))
+                         worst_psnr=float(scores.min()), median_psnr=float(np.median(scores)))
         if tool == "vsovermix":
             props = [(int(f.props["OvrInterpolated"]), float(f.props["OvrCombed"])) for f in out.frames(close=True)]
             entry["interpolated"] = sum(i for i, _ in props)
@@ -163,15 +163,16 @@ def cadence_break(results: dict) -> None:
             shown = tc.planes_of(out)
             flags = [bool(f.props.get("OvrInterpolated", 0)) for f in out.frames(close=True)]
             nearest, _ = tc.nearest_film_frames(np.stack([s[0] for s in shown]), truth)
-            psnr = [psnr(tc.rgb_of_yuv420(s), tc.rgb_of_yuv420(films[f]))
+            scores = [psnr(tc.rgb_of_yuv420(s), tc.rgb_of_yuv420(films[f]))
                     for s, f in zip(shown, nearest, strict=True)]
             shots = [int(f >= frames) for f in nearest]
             # The cut: film frames within 6 of it on either side (the stream's first frames fall short of the
             # median through the codec alone, in every tool alike).
             last_a, first_b = max(complete[:len(complete) - len(complete_b)]), min(complete_b)
             near_cut = [last_a - 6 < f <= last_a + 1 or first_b - 1 <= f < first_b + 6 for f in nearest]
-            medians = [float(np.median([p for p, s in zip(psnr, shots, strict=True) if s == shot])) for shot in (0, 1)]
-            deficit = [medians[s] - p if near else 0.0 for p, s, near in zip(psnr, shots, near_cut, strict=True)]
+            medians = [float(np.median([p for p, s in zip(scores, shots, strict=True) if s == shot]))
+                       for shot in (0, 1)]
+            deficit = [medians[s] - p if near else 0.0 for p, s, near in zip(scores, shots, near_cut, strict=True)]
             row[tool] = {
                 "frames_out": len(shown), "complete_film_frames": len(complete),
                 "complete_shown": len(set(complete) & set(nearest)),
